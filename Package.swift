@@ -1,0 +1,66 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let strict: [SwiftSetting] = [.swiftLanguageMode(.v6)]
+
+let package = Package(
+  name: "swpcs",
+  platforms: [.macOS(.v15)],
+  products: [
+    .executable(name: "swcorosync", targets: ["swcorosync"]),
+    .executable(name: "swpcs", targets: ["swpcs"]),
+  ],
+  dependencies: [
+    .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+    .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
+    .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+    .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+  ],
+  targets: [
+    // Pure cores: no NIO, no C, no clock reads. Time is an input.
+    .target(name: "ClusterTypes", swiftSettings: strict),
+    .target(name: "ClusterConfig", dependencies: ["ClusterTypes", "Quorum"], swiftSettings: strict),
+    .target(name: "Quorum", dependencies: ["ClusterTypes"], swiftSettings: strict),
+    .target(name: "Membership", dependencies: ["ClusterTypes"], swiftSettings: strict),
+    .target(name: "ControlProtocol", dependencies: ["ClusterTypes"], swiftSettings: strict),
+    // Wire format: binary codec and AEAD sealing of membership messages.
+    .target(
+      name: "Wire",
+      dependencies: ["ClusterTypes", "Membership", .product(name: "Crypto", package: "swift-crypto")],
+      swiftSettings: strict),
+    // I/O shells.
+    .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
+    .target(
+      name: "SystemdIntegration",
+      dependencies: ["CSystemd", .product(name: "Logging", package: "swift-log")],
+      swiftSettings: strict),
+    .target(
+      name: "MembershipDaemon",
+      dependencies: [
+        "ClusterTypes", "ClusterConfig", "Quorum", "Membership", "Wire", "ControlProtocol", "SystemdIntegration",
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "NIOPosix", package: "swift-nio"),
+        .product(name: "Logging", package: "swift-log"),
+      ],
+      swiftSettings: strict),
+    // Executables: wiring only.
+    .executableTarget(
+      name: "swcorosync",
+      dependencies: [
+        "MembershipDaemon", "ClusterConfig",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ],
+      swiftSettings: strict),
+    .executableTarget(
+      name: "swpcs",
+      dependencies: [
+        "ClusterTypes", "ClusterConfig", "ControlProtocol",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ],
+      swiftSettings: strict),
+    .testTarget(name: "ClusterConfigTests", dependencies: ["ClusterConfig"], swiftSettings: strict),
+    .testTarget(name: "QuorumTests", dependencies: ["Quorum"], swiftSettings: strict),
+    .testTarget(name: "MembershipTests", dependencies: ["Membership", "Quorum"], swiftSettings: strict),
+    .testTarget(name: "WireTests", dependencies: ["Wire", "Membership"], swiftSettings: strict),
+  ]
+)
