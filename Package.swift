@@ -21,7 +21,9 @@ let package = Package(
     .target(name: "ClusterTypes", swiftSettings: strict),
     .target(name: "ClusterConfig", dependencies: ["ClusterTypes", "Quorum"], swiftSettings: strict),
     .target(name: "Quorum", dependencies: ["ClusterTypes"], swiftSettings: strict),
-    .target(name: "Membership", dependencies: ["ClusterTypes"], swiftSettings: strict),
+    .target(name: "Membership", dependencies: ["ClusterTypes", "Quorum"], swiftSettings: strict),
+    // Test support: many nodes' state machines on a virtual clock and a simulated network.
+    .target(name: "ClusterSimulation", dependencies: ["ClusterTypes", "Membership", "Quorum"], swiftSettings: strict),
     .target(name: "ControlProtocol", dependencies: ["ClusterTypes"], swiftSettings: strict),
     // Wire format: binary codec and AEAD sealing of membership messages.
     .target(
@@ -60,7 +62,7 @@ let package = Package(
       swiftSettings: strict),
     .testTarget(name: "ClusterConfigTests", dependencies: ["ClusterConfig"], swiftSettings: strict),
     .testTarget(name: "QuorumTests", dependencies: ["Quorum"], swiftSettings: strict),
-    .testTarget(name: "MembershipTests", dependencies: ["Membership", "Quorum"], swiftSettings: strict),
+    .testTarget(name: "MembershipTests", dependencies: ["Membership", "Quorum", "ClusterSimulation"], swiftSettings: strict),
     .testTarget(name: "WireTests", dependencies: ["Wire", "Membership"], swiftSettings: strict),
   ]
 )
