@@ -62,4 +62,3 @@ public struct NodeEntry: Sendable, Equatable {
     self.votes = votes
   }
 }
-
