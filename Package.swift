@@ -45,24 +45,27 @@ let package = Package(
         .product(name: "Logging", package: "swift-log"),
       ],
       swiftSettings: strict),
+    .target(name: "ControlClient", dependencies: ["ControlProtocol"], swiftSettings: strict),
     // Executables: wiring only.
     .executableTarget(
       name: "swcorosync",
       dependencies: [
-        "MembershipDaemon", "ClusterConfig",
+        "MembershipDaemon", "ClusterConfig", "SystemdIntegration", "Wire",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        .product(name: "Logging", package: "swift-log"),
       ],
       swiftSettings: strict),
     .executableTarget(
       name: "swpcs",
       dependencies: [
-        "ClusterTypes", "ClusterConfig", "ControlProtocol",
+        "ClusterTypes", "ClusterConfig", "ControlProtocol", "ControlClient",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ],
       swiftSettings: strict),
     .testTarget(name: "ClusterConfigTests", dependencies: ["ClusterConfig"], swiftSettings: strict),
     .testTarget(name: "QuorumTests", dependencies: ["Quorum"], swiftSettings: strict),
     .testTarget(name: "MembershipTests", dependencies: ["Membership", "Quorum", "ClusterSimulation"], swiftSettings: strict),
+    .testTarget(name: "SystemdIntegrationTests", dependencies: ["SystemdIntegration"], swiftSettings: strict),
     .testTarget(name: "WireTests", dependencies: ["Wire", "Membership"], swiftSettings: strict),
   ]
 )

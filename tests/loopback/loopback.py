@@ -1,0 +1,183 @@
+"""Run real swcorosync daemons on 127.0.0.x: a small helper for the loopback test tier."""
+import base64
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(os.environ.get("SWPCS_BIN_DIR", ROOT / ".build" / "debug"))
+PORT = 15405
+
+
+def conf_text(n, timeout="1000ms", extra_quorum="", links=1, port=PORT, name="loop"):
+    lines = [
+        "[cluster]",
+        f"name = {name}",
+        f"port = {port}",
+        f"failure_timeout = {timeout}",
+        "",
+        "[quorum]",
+        extra_quorum,
+        "",
+    ]
+    for i in range(1, n + 1):
+        lines += [f"[node n{i}]", f"id = {i}"]
+        for link in range(links):
+            lines.append(f"addr = 127.0.{link}.{i}")
+        lines.append("")
+    return "\n".join(lines)
+
+
+class Daemon:
+    def __init__(self, cluster, name):
+        self.cluster = cluster
+        self.name = name
+        self.dir = cluster.dir / name
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.proc = None
+        self.log = self.dir / "daemon.log"
+
+    @property
+    def socket(self):
+        return str(self.dir / "run" / "swcorosync.sock")
+
+    def start(self):
+        self.logf = open(self.log, "ab")
+        self.proc = subprocess.Popen(
+            [str(BIN / "swcorosync"), "--config", str(self.cluster.conf), "--key", str(self.cluster.key),
+             "--node", self.name, "--run-dir", str(self.dir / "run"), "--state-dir", str(self.dir / "state"),
+             "--no-realtime"],
+            stdout=self.logf, stderr=subprocess.STDOUT)
+        deadline = time.time() + 15
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"{self.name} exited {self.proc.returncode}: {self.log.read_text()[-2000:]}")
+            if os.path.exists(self.socket):
+                try:
+                    self.request({"op": "status"})
+                    return self
+                except OSError:
+                    pass
+            time.sleep(0.05)
+        raise RuntimeError(f"{self.name} did not open its socket")
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def kill9(self):
+        t = time.time()
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait()
+        return t
+
+    def terminate(self):
+        t = time.time()
+        self.proc.send_signal(signal.SIGTERM)
+        self.proc.wait(timeout=10)
+        return t
+
+    def request(self, req, timeout=5):
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.settimeout(timeout)
+            s.connect(self.socket)
+            s.sendall((json.dumps(req) + "\n").encode())
+            return json.loads(_readline(s))
+
+    def status(self):
+        r = self.request({"op": "status"})
+        assert r["ok"], r
+        return r["status"]
+
+    def swpcs(self, *args, user=None):
+        cmd = [str(BIN / "swpcs"), *args]
+        if user:
+            cmd = ["setpriv", f"--reuid={user}", f"--regid={user}", "--clear-groups", *cmd]
+        env = dict(os.environ, SWPCS_COROSYNC_SOCKET=self.socket)
+        return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=30)
+
+
+def _readline(s):
+    data = b""
+    while not data.endswith(b"\n"):
+        chunk = s.recv(65536)
+        if not chunk:
+            raise OSError("closed")
+        data += chunk
+    return data.split(b"\n")[0]
+
+
+class Subscriber:
+    """A client subscribed to events of one daemon."""
+
+    def __init__(self, daemon):
+        self.s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.s.connect(daemon.socket)
+        self.s.settimeout(10)
+        self.buf = b""
+        self.s.sendall(b'{"op":"subscribe"}\n')
+        first = self.next()
+        assert first["ok"], first
+
+    def send(self, payload: bytes):
+        self.s.sendall((json.dumps({"op": "send", "payload": base64.b64encode(payload).decode()}) + "\n").encode())
+
+    def next(self):
+        while b"\n" not in self.buf:
+            chunk = self.s.recv(65536)
+            if not chunk:
+                raise OSError("closed")
+            self.buf += chunk
+        line, self.buf = self.buf.split(b"\n", 1)
+        return json.loads(line)
+
+    def close(self):
+        self.s.close()
+
+
+class LoopbackCluster:
+    def __init__(self, tmp_path, n=3, **conf):
+        self.dir = Path(tmp_path)
+        self.conf = self.dir / "cluster.conf"
+        self.conf.write_text(conf_text(n, **conf))
+        self.key = self.dir / "authkey"
+        self.key.write_bytes(os.urandom(256))
+        os.chmod(self.key, 0o400)
+        self.daemons = {f"n{i}": Daemon(self, f"n{i}") for i in range(1, n + 1)}
+
+    def __getitem__(self, name):
+        return self.daemons[name]
+
+    def start_all(self):
+        for d in self.daemons.values():
+            d.start()
+        return self
+
+    def stop_all(self):
+        for d in self.daemons.values():
+            if d.alive():
+                d.proc.kill()
+                d.proc.wait()
+
+    def wait_for(self, predicate, timeout=10, what="condition"):
+        deadline = time.time() + timeout
+        last = None
+        while time.time() < deadline:
+            try:
+                last = predicate()
+                if last:
+                    return last
+            except (OSError, ValueError, KeyError, AssertionError):
+                pass
+            time.sleep(0.02)
+        raise AssertionError(f"timed out waiting for {what}; last={last}")
+
+    def agreed(self, names):
+        """True when all named daemons installed the same view with exactly these members."""
+        sts = [self.daemons[n].status() for n in names]
+        ids = {s["viewId"] for s in sts}
+        members = [sorted(m["name"] for m in s["members"]) for s in sts]
+        return len(ids) == 1 and all(m == sorted(names) for m in members) and sts
