@@ -25,6 +25,8 @@ let package = Package(
     // Test support: many nodes' state machines on a virtual clock and a simulated network.
     .target(name: "ClusterSimulation", dependencies: ["ClusterTypes", "Membership", "Quorum"], swiftSettings: strict),
     .target(name: "ControlProtocol", dependencies: ["ClusterTypes"], swiftSettings: strict),
+    // Resource manager: the configuration/status model and the scheduler (pure).
+    .target(name: "ResourceModel", swiftSettings: strict),
     // Wire format: binary codec and AEAD sealing of membership messages.
     .target(
       name: "Wire",

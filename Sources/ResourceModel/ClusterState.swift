@@ -1,0 +1,86 @@
+/// What the scheduler knows about the live cluster — the equivalent of the CIB's `<status>` after
+/// Pacemaker unpacks it: which nodes are up, where each resource is running and in which role,
+/// what failed and how often.
+///
+/// The DC builds it from membership/quorum events and executor results; `swpcs simulate` builds it
+/// from a CIB's status section; the simulation builds it from simulated nodes.
+public struct ClusterState: Codable, Sendable, Equatable {
+  public var nodes: [NodeState]
+  /// The partition this DC is in has quorum.
+  public var quorate: Bool
+  /// Per resource instance id (primitive id, or `id:N` for clone instances), per node.
+  public var resources: [String: [String: ResourceNodeState]]
+  /// Seconds since the epoch: "now" for failure-timeout expiry and rules.
+  public var now: Int64
+  public init(
+    nodes: [NodeState] = [], quorate: Bool = true, resources: [String: [String: ResourceNodeState]] = [:],
+    now: Int64 = 0
+  ) {
+    self.nodes = nodes
+    self.quorate = quorate
+    self.resources = resources
+    self.now = now
+  }
+}
+
+/// One cluster node as the DC sees it.
+public struct NodeState: Codable, Sendable, Equatable {
+  public enum Membership: String, Codable, Sendable {
+    /// Member of the DC's view and its resource manager has joined.
+    case online
+    /// Cleanly gone (or fenced): nothing runs there.
+    case offline
+    /// Left without a clean stop and not yet fenced: its resources may still be active.
+    case unclean
+    /// Online but its resource manager is shutting down.
+    case shuttingDown = "shutting-down"
+  }
+  public var name: String
+  public var membership: Membership
+  /// Transient attributes (`#health`, promotion scores `master-RSC`, fail counts are separate).
+  public var transientAttributes: [String: String]
+  public init(name: String, membership: Membership, transientAttributes: [String: String] = [:]) {
+    self.name = name
+    self.membership = membership
+    self.transientAttributes = transientAttributes
+  }
+}
+
+/// The state of one resource instance on one node, as its operation history says.
+public struct ResourceNodeState: Codable, Sendable, Equatable {
+  public enum Role: String, Codable, Sendable {
+    /// Probed and not running.
+    case stopped = "Stopped"
+    case started = "Started"
+    case unpromoted = "Unpromoted"
+    case promoted = "Promoted"
+    /// Never probed on this node: its state is unknown.
+    case unknown = "Unknown"
+  }
+  public var role: Role
+  /// The last operation failed and the resource needs recovery (stop at least) on this node.
+  public var failed: Bool
+  /// A stop failed: the resource is blocked here until cleanup (or the node is fenced).
+  public var stopFailed: Bool
+  /// Fail count per operation key (e.g. `monitor_10000`, `start_0`).
+  public var failCounts: [String: Int]
+  /// Seconds since the epoch of the last failure, for failure-timeout.
+  public var lastFailure: Int64?
+  /// Recurring monitors already active here (operation keys like `monitor_10000`).
+  public var activeMonitors: [String]
+  /// An operation is in flight (record-pending).
+  public var pending: String?
+  public init(
+    role: Role, failed: Bool = false, stopFailed: Bool = false, failCounts: [String: Int] = [:],
+    lastFailure: Int64? = nil, activeMonitors: [String] = [], pending: String? = nil
+  ) {
+    self.role = role
+    self.failed = failed
+    self.stopFailed = stopFailed
+    self.failCounts = failCounts
+    self.lastFailure = lastFailure
+    self.activeMonitors = activeMonitors
+    self.pending = pending
+  }
+  public var totalFailCount: Int { failCounts.values.reduce(0, +) }
+}

@@ -1,0 +1,62 @@
+/// What the scheduler decides: the actions to run and the order between them — Pacemaker's
+/// transition graph.
+public struct Transition: Codable, Sendable, Equatable {
+  public var actions: [ScheduledAction]
+  /// `before` must complete successfully before `after` starts (indices into `actions`).
+  public var orderings: [Ordering]
+  /// One line per decision for logs and `swpcs simulate` (e.g. "Move web ( n1 -> n2 )").
+  public var summary: [String]
+  /// Why something could not be done (blocked, unrunnable), for status warnings.
+  public var notes: [String]
+  public init(
+    actions: [ScheduledAction] = [], orderings: [Ordering] = [], summary: [String] = [], notes: [String] = []
+  ) {
+    self.actions = actions
+    self.orderings = orderings
+    self.summary = summary
+    self.notes = notes
+  }
+}
+
+public struct Ordering: Codable, Sendable, Equatable, Hashable {
+  public var before: Int
+  public var after: Int
+  public init(before: Int, after: Int) {
+    self.before = before
+    self.after = after
+  }
+}
+
+/// One action of a transition.
+public struct ScheduledAction: Codable, Sendable, Equatable, Hashable {
+  public enum Kind: String, Codable, Sendable {
+    case start
+    case stop
+    case monitor
+    /// A one-shot monitor (interval 0) to discover the state on a node.
+    case probe
+    case promote
+    case demote
+    case notify
+    /// Fence `node` (the target); runs on a fencer node chosen by the DC.
+    case fence
+    /// Clear fail count / history (cleanup).
+    case clearFailure = "clear-failure"
+  }
+  public var kind: Kind
+  /// Resource instance id; nil for fence.
+  public var resource: String?
+  /// Where the action runs (for fence: the target node).
+  public var node: String
+  /// For monitors.
+  public var intervalMs: Int
+  /// For fence: reboot | off.
+  public var fenceAction: String?
+  public init(kind: Kind, resource: String?, node: String, intervalMs: Int = 0, fenceAction: String? = nil) {
+    self.kind = kind
+    self.resource = resource
+    self.node = node
+    self.intervalMs = intervalMs
+    self.fenceAction = fenceAction
+  }
+}
