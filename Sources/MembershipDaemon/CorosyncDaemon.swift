@@ -251,6 +251,7 @@ public final class CorosyncDaemon: @unchecked Sendable {
 
   func noteDrop(_ reason: String, now: Instant) {
     if let last = lastDropLog[reason], now - last < .seconds(60) { return }
+    if lastDropLog.count > 256 { lastDropLog.removeAll() }
     lastDropLog[reason] = now
     logger.warning(
       "dropped datagram: \(reason) (further drops for this reason are counted, logged once a minute)")

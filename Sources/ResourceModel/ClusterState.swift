@@ -12,14 +12,17 @@ public struct ClusterState: Codable, Sendable, Equatable {
   public var resources: [String: [String: ResourceNodeState]]
   /// Seconds since the epoch: "now" for failure-timeout expiry and rules.
   public var now: Int64
+  /// The node acting as DC (for the `#is_dc` rule attribute), if known.
+  public var dcNode: String?
   public init(
     nodes: [NodeState] = [], quorate: Bool = true, resources: [String: [String: ResourceNodeState]] = [:],
-    now: Int64 = 0
+    now: Int64 = 0, dcNode: String? = nil
   ) {
     self.nodes = nodes
     self.quorate = quorate
     self.resources = resources
     self.now = now
+    self.dcNode = dcNode
   }
 }
 
@@ -38,11 +41,23 @@ public struct NodeState: Codable, Sendable, Equatable {
   public var name: String
   public var membership: Membership
   /// Transient attributes (`#health`, promotion scores `master-RSC`, fail counts are separate).
+  /// They override the node's permanent attributes of the same name.
   public var transientAttributes: [String: String]
-  public init(name: String, membership: Membership, transientAttributes: [String: String] = [:]) {
+  /// A member whose resource manager has not finished joining (Pacemaker's "pending"): it is up,
+  /// but nothing may be started on it yet.
+  public var pending: Bool
+  /// Why an `unclean` node must be fenced (the quoted reason of Pacemaker's `Fence` summary line,
+  /// e.g. "peer is no longer part of the cluster").
+  public var uncleanReason: String?
+  public init(
+    name: String, membership: Membership, transientAttributes: [String: String] = [:], pending: Bool = false,
+    uncleanReason: String? = nil
+  ) {
     self.name = name
     self.membership = membership
     self.transientAttributes = transientAttributes
+    self.pending = pending
+    self.uncleanReason = uncleanReason
   }
 }
 
@@ -62,7 +77,9 @@ public struct ResourceNodeState: Codable, Sendable, Equatable {
   public var failed: Bool
   /// A stop failed: the resource is blocked here until cleanup (or the node is fenced).
   public var stopFailed: Bool
-  /// Fail count per operation key (e.g. `monitor_10000`, `start_0`).
+  /// Fail count per operation key (e.g. `monitor_10000`, `start_0`), as recorded: failure-timeout is
+  /// not applied (compare `lastFailure` with `ClusterState.now`). The empty key holds a pre-2.0
+  /// whole-resource count (`fail-count-RSC`).
   public var failCounts: [String: Int]
   /// Seconds since the epoch of the last failure, for failure-timeout.
   public var lastFailure: Int64?
@@ -70,9 +87,21 @@ public struct ResourceNodeState: Codable, Sendable, Equatable {
   public var activeMonitors: [String]
   /// An operation is in flight (record-pending).
   public var pending: String?
+  /// The operation key (e.g. `monitor_10000`) of the failure that still needs handling.
+  public var failedOperation: String?
+  /// How that failure is handled, resolved from the failed operation's `on-fail` and its defaults:
+  /// restart | block | stop | ban | standby | fence | demote | restart-container. Set even when the
+  /// resource is no longer active (e.g. `stop` keeps it stopped, `ban` keeps it off this node).
+  public var onFail: String?
+  /// A hard error here (agent not installed, invalid parameters, insufficient privileges, or a
+  /// probe that says so): the resource may not run on this node until cleaned up.
+  public var hardError: Bool
+  /// The agent said the resource is not configured: it may not run anywhere until cleaned up.
+  public var fatalError: Bool
   public init(
     role: Role, failed: Bool = false, stopFailed: Bool = false, failCounts: [String: Int] = [:],
-    lastFailure: Int64? = nil, activeMonitors: [String] = [], pending: String? = nil
+    lastFailure: Int64? = nil, activeMonitors: [String] = [], pending: String? = nil,
+    failedOperation: String? = nil, onFail: String? = nil, hardError: Bool = false, fatalError: Bool = false
   ) {
     self.role = role
     self.failed = failed
@@ -81,6 +110,10 @@ public struct ResourceNodeState: Codable, Sendable, Equatable {
     self.lastFailure = lastFailure
     self.activeMonitors = activeMonitors
     self.pending = pending
+    self.failedOperation = failedOperation
+    self.onFail = onFail
+    self.hardError = hardError
+    self.fatalError = fatalError
   }
   public var totalFailCount: Int { failCounts.values.reduce(0, +) }
 }

@@ -60,9 +60,15 @@ public struct ConfigVersion: Codable, Sendable, Hashable, Comparable, CustomStri
 public struct NodeConfiguration: Codable, Sendable, Equatable {
   public var name: String
   public var attributes: [String: String]
-  public init(name: String, attributes: [String: String] = [:]) {
+  /// The node's id when it differs from its name (Pacemaker's node uuid; the `#id` rule attribute).
+  public var id: String?
+  /// A base score added to every resource's preference for this node (Pacemaker's `<node score>`).
+  public var score: Score
+  public init(name: String, attributes: [String: String] = [:], id: String? = nil, score: Score = .zero) {
     self.name = name
     self.attributes = attributes
+    self.id = id
+    self.score = score
   }
 }
 
@@ -293,9 +299,11 @@ public struct ColocationConstraint: Codable, Sendable, Equatable {
   public var score: Score
   public var role: String?
   public var withRole: String?
+  /// Colocate by this node attribute instead of by node (`node-attribute`; nil means `#uname`).
+  public var nodeAttribute: String?
   public init(
     id: String, resource: String, withResource: String, score: Score, role: String? = nil,
-    withRole: String? = nil
+    withRole: String? = nil, nodeAttribute: String? = nil
   ) {
     self.id = id
     self.resource = resource
@@ -303,6 +311,7 @@ public struct ColocationConstraint: Codable, Sendable, Equatable {
     self.score = score
     self.role = role
     self.withRole = withRole
+    self.nodeAttribute = nodeAttribute
   }
 }
 
@@ -320,9 +329,12 @@ public struct OrderConstraint: Codable, Sendable, Equatable {
   public var thenAction: String
   public var kind: Kind
   public var symmetrical: Bool
+  /// When `first` is a clone: false means one runnable instance of it is enough for `then`
+  /// (`require-all="false"`).
+  public var requireAll: Bool
   public init(
     id: String, first: String, firstAction: String = "start", then: String, thenAction: String = "start",
-    kind: Kind = .mandatory, symmetrical: Bool = true
+    kind: Kind = .mandatory, symmetrical: Bool = true, requireAll: Bool = true
   ) {
     self.id = id
     self.first = first
@@ -331,6 +343,7 @@ public struct OrderConstraint: Codable, Sendable, Equatable {
     self.thenAction = thenAction
     self.kind = kind
     self.symmetrical = symmetrical
+    self.requireAll = requireAll
   }
 }
 

@@ -13,12 +13,13 @@ BIN = Path(os.environ.get("SWPCS_BIN_DIR", ROOT / ".build" / "debug"))
 PORT = 15405
 
 
-def conf_text(n, timeout="1000ms", extra_quorum="", links=1, port=PORT, name="loop"):
+def conf_text(n, timeout="1000ms", extra_quorum="", links=1, port=PORT, name="loop", extra_cluster=""):
     lines = [
         "[cluster]",
         f"name = {name}",
         f"port = {port}",
         f"failure_timeout = {timeout}",
+        extra_cluster,
         "",
         "[quorum]",
         extra_quorum,

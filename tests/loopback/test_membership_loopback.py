@@ -209,3 +209,23 @@ def test_swpcs_without_daemon_says_how_to_start_it(tmp_path):
     r = subprocess.run([str(BIN / "swpcs"), "quorum", "status"], capture_output=True, text=True, env=env)
     assert r.returncode == 1
     assert "systemctl start swcorosync" in r.stderr
+
+
+def test_node_lost_hook_runs_for_a_crashed_node_but_not_for_a_clean_leave(tmp_path):
+    out = tmp_path / "hook.out"
+    hook = tmp_path / "hook.sh"
+    hook.write_text(f"#!/bin/sh\necho \"$1 $2\" >> {out}\n")
+    hook.chmod(0o755)
+    c = LoopbackCluster(tmp_path, 3, extra_cluster=f"node_lost_hook = {hook}")
+    try:
+        c.start_all()
+        c.wait_for(lambda: c.agreed(["n1", "n2", "n3"]), what="initial view")
+        c["n3"].kill9()
+        c.wait_for(lambda: out.exists() and len(out.read_text().splitlines()) >= 2, what="hook output")
+        assert sorted(out.read_text().splitlines()) == ["n3 3", "n3 3"]  # run on n1 and on n2
+        c["n2"].terminate()
+        c.wait_for(lambda: c.agreed(["n1"]), what="n1 alone")
+        time.sleep(0.3)
+        assert sorted(out.read_text().splitlines()) == ["n3 3", "n3 3"], "a clean leave is not a loss"
+    finally:
+        c.stop_all()
