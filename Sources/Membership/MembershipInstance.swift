@@ -9,17 +9,19 @@ public struct MembershipSettings: Sendable, Equatable {
   public var heartbeatInterval: Duration
   /// A peer silent on every link for this long is no longer heard.
   public var failureTimeout: Duration
-  /// Largest group-message payload a client may submit.
+  /// Largest group message a client may submit; larger than a datagram, it travels as fragments.
   public var maxPayload: Int
+  /// Bytes of one fragment (one sequenced message) at most; keeps datagrams under the wire bound.
+  public var fragmentSize: Int
   /// Budget of payload bytes per ordered/submit datagram (keeps datagrams under the wire bound).
   public var batchBudget: Int
-  /// Submissions waiting to be ordered, at most.
+  /// Bytes of submissions waiting to be ordered, at most.
   public var maxPending: Int
 
   public init(
     localNode: NodeId, nodes: [NodeId], linkCount: Int = 1, heartbeatInterval: Duration = .milliseconds(200),
-    failureTimeout: Duration = .milliseconds(1000), maxPayload: Int = 62_000, batchBudget: Int = 64_000,
-    maxPending: Int = 4096
+    failureTimeout: Duration = .milliseconds(1000), maxPayload: Int = 16 << 20, fragmentSize: Int = 60_000,
+    batchBudget: Int = 64_000, maxPending: Int = 64 << 20
   ) {
     self.localNode = localNode
     self.nodes = nodes.sorted()
@@ -27,6 +29,7 @@ public struct MembershipSettings: Sendable, Equatable {
     self.heartbeatInterval = heartbeatInterval
     self.failureTimeout = failureTimeout
     self.maxPayload = maxPayload
+    self.fragmentSize = fragmentSize
     self.batchBudget = batchBudget
     self.maxPending = maxPending
   }
@@ -87,7 +90,7 @@ public enum SubmitError: Error, Sendable, Equatable, CustomStringConvertible {
   public var description: String {
     switch self {
     case .tooLarge(let size, let limit): "message of \(size) bytes exceeds the limit of \(limit) bytes"
-    case .queueFull(let limit): "\(limit) messages are already waiting to be ordered"
+    case .queueFull(let limit): "\(limit) bytes of messages are already waiting to be ordered"
     case .leaving: "this node is leaving the cluster"
     }
   }
@@ -172,6 +175,9 @@ public struct MembershipInstance: Sendable {
   var futureView: ViewId?
   var futureLog: [UInt64: SequencedMessage] = [:]
   var pending: [PendingSubmission] = []
+  var pendingBytes = 0
+  /// Fragments received so far of each origin's message in progress.
+  var reassembly: [NodeId: [UInt8]] = [:]
   var nextOriginSequence: UInt64 = 1
 
   /// `persistedViewSequence`: the last value of `.persistViewSequence` this node wrote (0 at first).
@@ -267,8 +273,8 @@ public struct MembershipInstance: Sendable {
         viewId, from: sender, report: Report(oldView: oldView, delivered: delivered), now: now, into: &out)
     case .commit(let view, let cuts):
       onCommit(view, cuts: cuts, now: now, into: &out)
-    case .submit(let viewId, let submissions):
-      onSubmit(viewId, from: sender, submissions: submissions, into: &out)
+    case .submit(let viewId, let firstPending, let submissions):
+      onSubmit(viewId, from: sender, firstPending: firstPending, submissions: submissions, into: &out)
     case .ordered(let viewId, let messages):
       onOrdered(viewId, messages: messages, now: now, into: &out)
     case .retransmit(let viewId, let from, let to):
@@ -285,11 +291,23 @@ public struct MembershipInstance: Sendable {
     guard payload.count <= settings.maxPayload else {
       throw .tooLarge(size: payload.count, limit: settings.maxPayload)
     }
-    guard pending.count < settings.maxPending else { throw .queueFull(limit: settings.maxPending) }
-    pending.append(PendingSubmission(originSequence: nextOriginSequence, payload: payload))
-    nextOriginSequence += 1
+    guard pendingBytes + payload.count <= settings.maxPending else {
+      throw .queueFull(limit: settings.maxPending)
+    }
+    // Fragments carry one framing byte: 1 = more fragments of this message follow, 0 = last.
+    let firstNew = nextOriginSequence
+    var offset = 0
+    repeat {
+      let end = min(offset + settings.fragmentSize, payload.count)
+      let more: UInt8 = end < payload.count ? 1 : 0
+      pending.append(
+        PendingSubmission(originSequence: nextOriginSequence, payload: [more] + payload[offset..<end]))
+      nextOriginSequence += 1
+      offset = end
+    } while offset < payload.count
+    pendingBytes += payload.count
     var out: [MembershipDirective] = []
-    retransmitPending(into: &out)
+    retransmitPending(onlyNewestFrom: firstNew, into: &out)
     return out
   }
 
@@ -554,6 +572,11 @@ public struct MembershipInstance: Sendable {
       sequenceFloor = view.id.sequence
       out.append(.persistViewSequence(view.id.sequence))
     }
+    // A message in progress from a node that left (or restarted) will never be completed.
+    for origin in reassembly.keys
+    where view.members[origin] == nil || view.members[origin] != previous?.members[origin] {
+      reassembly[origin] = nil
+    }
     previousView = previous?.id
     previousLog = log
     if futureView == view.id {
@@ -581,38 +604,60 @@ public struct MembershipInstance: Sendable {
 
   // MARK: - Ordered messaging
 
-  mutating func retransmitPending(into out: inout [MembershipDirective]) {
+  /// Sends pending submissions to the sequencer: on every heartbeat all of them (retransmission),
+  /// on a new submission only the new ones. At most `maxBatchesPerSend` datagrams per call.
+  mutating func retransmitPending(onlyNewestFrom first: UInt64? = nil, into out: inout [MembershipDirective])
+  {
     guard let view = installed, case .operational = phase, !pending.isEmpty else { return }
     if view.coordinator == me {
-      sequence(pending, from: me, into: &out)
+      sequence(pending, from: me, firstPending: pending[0].originSequence, into: &out)
       return
     }
+    let oldest = pending[0].originSequence
     var batch: [PendingSubmission] = []
     var size = 0
-    for submission in pending {
-      if !batch.isEmpty && size + submission.payload.count > settings.batchBudget { break }
+    var batches = 0
+    for submission in pending where submission.originSequence >= (first ?? 0) {
+      if !batch.isEmpty && size + submission.payload.count > settings.batchBudget {
+        out.append(
+          .send(
+            .submit(view: view.id, firstPending: oldest, submissions: batch), to: view.coordinator,
+            links: .best))
+        batches += 1
+        batch = []
+        size = 0
+        if batches == Self.maxBatchesPerSend { return }
+      }
       batch.append(submission)
       size += submission.payload.count + 16
     }
-    out.append(.send(.submit(view: view.id, submissions: batch), to: view.coordinator, links: .best))
+    if !batch.isEmpty {
+      out.append(
+        .send(
+          .submit(view: view.id, firstPending: oldest, submissions: batch), to: view.coordinator, links: .best
+        ))
+    }
   }
 
+  static let maxBatchesPerSend = 32
+
   mutating func onSubmit(
-    _ viewId: ViewId, from sender: NodeId, submissions: [PendingSubmission],
+    _ viewId: ViewId, from sender: NodeId, firstPending: UInt64, submissions: [PendingSubmission],
     into out: inout [MembershipDirective]
   ) {
     guard let view = installed, view.id == viewId, view.coordinator == me, view.members[sender] != nil,
       case .operational = phase
     else { return }
-    sequence(submissions, from: sender, into: &out)
+    sequence(submissions, from: sender, firstPending: firstPending, into: &out)
   }
 
   /// Sequencer only: order the submissions that follow the origin's last ordered one, in order.
   mutating func sequence(
-    _ submissions: [PendingSubmission], from origin: NodeId, into out: inout [MembershipDirective]
+    _ submissions: [PendingSubmission], from origin: NodeId, firstPending: UInt64,
+    into out: inout [MembershipDirective]
   ) {
-    guard let view = installed, let first = submissions.first else { return }
-    var last = lastSequencedFromOrigin[origin] ?? (first.originSequence &- 1)
+    guard let view = installed, !submissions.isEmpty else { return }
+    var last = max(lastSequencedFromOrigin[origin] ?? 0, firstPending &- 1)
     var batch: [SequencedMessage] = []
     var size = 0
     func flush(_ out: inout [MembershipDirective]) {
@@ -708,12 +753,18 @@ public struct MembershipInstance: Sendable {
     guard let view = installed else { return }
     while delivered < limit, let message = log[delivered + 1] {
       delivered += 1
-      out.append(
-        .deliver(
-          GroupDelivery(
-            view: view.id, sequence: message.sequence, origin: message.origin, payload: message.payload)))
       if message.origin == me {
+        for submission in pending where submission.originSequence <= message.originSequence {
+          pendingBytes -= max(0, submission.payload.count - 1)
+        }
         pending.removeAll { $0.originSequence <= message.originSequence }
+      }
+      guard let more = message.payload.first else { continue }
+      reassembly[message.origin, default: []].append(contentsOf: message.payload.dropFirst())
+      if more == 0, let whole = reassembly.removeValue(forKey: message.origin) {
+        out.append(
+          .deliver(
+            GroupDelivery(view: view.id, sequence: message.sequence, origin: message.origin, payload: whole)))
       }
     }
   }

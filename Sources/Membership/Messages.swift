@@ -108,8 +108,9 @@ public enum MembershipMessage: Sendable, Equatable {
   case accept(view: ViewId, oldView: ViewId, delivered: UInt64)
   /// Coordinator → members: install `view` after delivering your old view's messages up to its cut.
   case commit(View, cuts: [FlushCut])
-  /// Member → sequencer: please order these (always the sender's oldest pending first).
-  case submit(view: ViewId, submissions: [PendingSubmission])
+  /// Member → sequencer: please order these. `firstPending` is the sender's oldest submission not
+  /// yet ordered: the sequencer orders each sender's submissions from there, in order, without gaps.
+  case submit(view: ViewId, firstPending: UInt64, submissions: [PendingSubmission])
   /// Sequencer → members (or holder → lagging member): ordered messages of `view`.
   case ordered(view: ViewId, messages: [SequencedMessage])
   /// Member → sequencer/holder: resend sequences `from...to` of `view`.

@@ -7,8 +7,8 @@ import SystemdIntegration
 
 /// The Unix control socket of swcorosync: newline-delimited JSON, root or group haclient only.
 enum ControlServer {
-  /// Longest request line accepted (a 62 kB group message in base64 fits).
-  static let maxLine = 256 * 1024
+  /// Longest request line accepted (a 16 MiB group message in base64 fits).
+  static let maxLine = 24 << 20
 
   static func start(daemon: CorosyncDaemon, path: String, group: EventLoopGroup) throws -> Channel {
     try FileManager.default.createDirectory(

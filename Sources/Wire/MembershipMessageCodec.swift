@@ -59,9 +59,10 @@ public enum MembershipMessageCodec {
         w.u64(cut.cut)
         w.nodeId(cut.holder)
       }
-    case .submit(let view, let submissions):
+    case .submit(let view, let firstPending, let submissions):
       w.u8(Tag.submit.rawValue)
       w.viewId(view)
+      w.u64(firstPending)
       w.u32(UInt32(submissions.count))
       for submission in submissions {
         w.u64(submission.originSequence)
@@ -131,13 +132,14 @@ public enum MembershipMessageCodec {
       message = .commit(view, cuts: cuts)
     case .submit:
       let view = try r.viewId()
+      let firstPending = try r.u64()
       let n = try count(&r, u16: false, max: maxBatch)
       var submissions: [PendingSubmission] = []
       for _ in 0..<n {
         submissions.append(
           PendingSubmission(originSequence: try r.u64(), payload: try r.lengthPrefixedBytes(max: maxPayload)))
       }
-      message = .submit(view: view, submissions: submissions)
+      message = .submit(view: view, firstPending: firstPending, submissions: submissions)
     case .ordered:
       let view = try r.viewId()
       let n = try count(&r, u16: false, max: maxBatch)

@@ -78,9 +78,70 @@ struct OrderedMessagingTests {
   @Test("an oversized message is refused with its size and the limit")
   func oversize() {
     var sim = formed(2)
-    #expect(throws: SubmitError.tooLarge(size: 70_000, limit: 62_000)) {
-      try sim.submit(Array(repeating: 0, count: 70_000), at: n1)
+    #expect(throws: SubmitError.tooLarge(size: 17_000_000, limit: 16 << 20)) {
+      try sim.submit(Array(repeating: 0, count: 17_000_000), at: n1)
     }
+  }
+}
+
+@Suite("Large messages")
+struct LargeMessageTests {
+  @Test("a message larger than a datagram arrives whole, once, in order with small ones")
+  func fragmented() throws {
+    var sim = formed(3, seed: 11)
+    sim.lossRate = 0.1
+    let view = sim.installedView(n1)!.id
+    let big = (0..<300_000).map { UInt8(truncatingIfNeeded: $0 &* 31) }
+    try sim.submit(payload("small-before"), at: n2)
+    try sim.submit(big, at: n2)
+    try sim.submit(payload("from-three"), at: n3)
+    try sim.submit(payload("small-after"), at: n2)
+    sim.run(for: .seconds(3))
+    let lists = sim.ids.map { (sim.nodes[$0]!.deliveries[view] ?? []).map(\.payload) }
+    #expect(lists[0].count == 4)
+    #expect(lists.allSatisfy { $0 == lists[0] })
+    let fromTwo = lists[0].filter { $0 != payload("from-three") }
+    #expect(fromTwo == [payload("small-before"), big, payload("small-after")])
+    #expect(sim.violations().isEmpty)
+  }
+
+  @Test("a fragmented message cut off by its sender's crash is never delivered in part")
+  func senderCrashMidMessage() throws {
+    // 1,000-byte fragments, at most 32 datagrams a send: 100 kB needs several heartbeats to get out.
+    var sim = SimulatedCluster(nodeCount: 3, fragmentSize: 1000, seed: 5)
+    sim.startAll()
+    sim.run(for: .seconds(2))
+    sim.lossRate = 0.5
+    try sim.submit(Array(repeating: 7, count: 100_000), at: n3)
+    sim.run(for: .milliseconds(250))
+    sim.crash(n3)
+    sim.lossRate = 0
+    sim.run(for: .seconds(3))
+    #expect(sim.agree(on: [n1, n2]))
+    for id in [n1, n2] {
+      for (_, list) in sim.nodes[id]!.deliveries {
+        #expect(!list.contains { $0.origin == n3 })
+      }
+    }
+    #expect(sim.violations().isEmpty)
+  }
+
+  @Test("a fragmented message survives the loss of the sequencer")
+  func sequencerCrashMidMessage() throws {
+    var sim = SimulatedCluster(nodeCount: 3, fragmentSize: 1000, seed: 9)
+    sim.startAll()
+    sim.run(for: .seconds(2))
+    let big = (0..<80_000).map { UInt8(truncatingIfNeeded: $0) }
+    try sim.submit(big, at: n3)
+    sim.run(for: .milliseconds(1))
+    sim.crash(n1)
+    sim.run(for: .seconds(4))
+    #expect(sim.agree(on: [n2, n3]))
+    let all = [n2, n3].map { id in sim.nodes[id]!.deliveries.values.flatMap { $0 }.filter { $0.origin == n3 }
+    }
+    #expect(all[0].map(\.payload) == [big])
+    #expect(all[1].map(\.payload) == [big])
+    #expect(sim.violations().isEmpty)
   }
 }
 

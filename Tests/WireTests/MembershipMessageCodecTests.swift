@@ -21,7 +21,8 @@ struct MembershipMessageCodecTests {
     .accept(view: view.id, oldView: .none, delivered: 0),
     .commit(
       view, cuts: [FlushCut(oldView: ViewId(sequence: 6, coordinator: NodeId(2)), cut: 4, holder: NodeId(3))]),
-    .submit(view: view.id, submissions: [PendingSubmission(originSequence: 1, payload: [1, 2, 3])]),
+    .submit(
+      view: view.id, firstPending: 1, submissions: [PendingSubmission(originSequence: 1, payload: [1, 2, 3])]),
     .ordered(
       view: view.id,
       messages: [
