@@ -1,4 +1,5 @@
 """Loopback tier: three real swcorosync daemons on 127.0.0.1-3."""
+import json
 import os
 import random
 import socket
@@ -229,3 +230,16 @@ def test_node_lost_hook_runs_for_a_crashed_node_but_not_for_a_clean_leave(tmp_pa
         assert sorted(out.read_text().splitlines()) == ["n3 3", "n3 3"], "a clean leave is not a loss"
     finally:
         c.stop_all()
+
+
+def test_malformed_control_requests_get_an_error_and_the_daemon_keeps_serving(cluster3):
+    c = cluster3
+    d = c["n1"]
+    for bad in (b"not json\n", b'{"op": "nope"}\n', b'{"op": "send", "payload": "%%%"}\n', b"[]\n"):
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.settimeout(5)
+            s.connect(d.socket)
+            s.sendall(bad)
+            answer = json.loads(s.recv(65536).split(b"\n")[0])
+            assert answer["ok"] is False and answer["error"], answer
+    assert d.alive() and d.status()["nodeName"] == "n1"
