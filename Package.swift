@@ -39,9 +39,19 @@ let package = Package(
       dependencies: ["CSystemd", .product(name: "Logging", package: "swift-log")],
       swiftSettings: strict),
     .target(
+      name: "ControlSocket",
+      dependencies: [
+        "SystemdIntegration",
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "NIOPosix", package: "swift-nio"),
+        .product(name: "Logging", package: "swift-log"),
+      ],
+      swiftSettings: strict),
+    .target(
       name: "MembershipDaemon",
       dependencies: [
         "ClusterTypes", "ClusterConfig", "Quorum", "Membership", "Wire", "ControlProtocol", "SystemdIntegration",
+        "ControlSocket",
         .product(name: "NIOCore", package: "swift-nio"),
         .product(name: "NIOPosix", package: "swift-nio"),
         .product(name: "Logging", package: "swift-log"),

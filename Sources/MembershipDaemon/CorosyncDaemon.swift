@@ -1,6 +1,7 @@
 import ClusterConfig
 import ClusterTypes
 import ControlProtocol
+import ControlSocket
 import Foundation
 import Logging
 import Membership
@@ -41,7 +42,7 @@ public final class CorosyncDaemon: @unchecked Sendable {
   var viewInstalledAt: Double?
   var stopping = false
 
-  var subscribers: [ObjectIdentifier: Channel] = [:]
+  var subscribers: [ObjectIdentifier: ControlClient] = [:]
   var controlChannel: Channel?
 
   var datagramsReceived: UInt64 = 0
@@ -96,7 +97,9 @@ public final class CorosyncDaemon: @unchecked Sendable {
     try resolvePeers()
     try bindLinks()
     do {
-      controlChannel = try ControlServer.start(daemon: self, path: paths.socket, group: group)
+      controlChannel = try ControlSocketServer.start(
+        path: paths.socket, group: group, maxLine: CorosyncControlHandler.maxLine, logger: logger,
+        handler: CorosyncControlHandler(daemon: self))
     } catch {
       throw StartupError("\(paths.socket): cannot listen (\(error))")
     }
@@ -175,7 +178,7 @@ public final class CorosyncDaemon: @unchecked Sendable {
       self.carryOut(directives)
       self.loop.scheduleTask(in: .milliseconds(15)) {
         self.timer?.cancel()
-        for (_, channel) in self.subscribers { channel.close(promise: nil) }
+        for (_, client) in self.subscribers { client.close() }
         self.controlChannel?.close(promise: nil)
         for channel in self.linkChannels { channel.close(promise: nil) }
         unlink(self.paths.socket)
@@ -401,10 +404,7 @@ public final class CorosyncDaemon: @unchecked Sendable {
   // MARK: - Clients
 
   func publish(_ event: CorosyncEvent) {
-    guard !subscribers.isEmpty, let line = ControlServer.encodeLine(event) else { return }
-    for (_, channel) in subscribers {
-      channel.writeAndFlush(channel.allocator.buffer(bytes: line), promise: nil)
-    }
+    for (_, client) in subscribers { client.send(event) }
   }
 
   func status() -> CorosyncStatus {
