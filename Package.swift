@@ -32,6 +32,12 @@ let package = Package(
       name: "Wire",
       dependencies: ["ClusterTypes", "Membership", .product(name: "Crypto", package: "swift-crypto")],
       swiftSettings: strict),
+    // Storage: the one atomic file writer; the versioned configuration store.
+    .target(name: "FileSystem", swiftSettings: strict),
+    .target(
+      name: "ConfigStore",
+      dependencies: ["ResourceModel", "FileSystem", .product(name: "Crypto", package: "swift-crypto")],
+      swiftSettings: strict),
     // I/O shells.
     .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
     .target(
@@ -51,7 +57,7 @@ let package = Package(
       name: "MembershipDaemon",
       dependencies: [
         "ClusterTypes", "ClusterConfig", "Quorum", "Membership", "Wire", "ControlProtocol", "SystemdIntegration",
-        "ControlSocket",
+        "ControlSocket", "FileSystem",
         .product(name: "NIOCore", package: "swift-nio"),
         .product(name: "NIOPosix", package: "swift-nio"),
         .product(name: "Logging", package: "swift-log"),
@@ -62,7 +68,7 @@ let package = Package(
     .executableTarget(
       name: "swcorosync",
       dependencies: [
-        "MembershipDaemon", "ClusterConfig", "SystemdIntegration", "Wire",
+        "MembershipDaemon", "ClusterConfig", "SystemdIntegration", "Wire", "FileSystem",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
       ],
@@ -74,6 +80,14 @@ let package = Package(
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ],
       swiftSettings: strict),
+    // Test support: the writer the ConfigStore crash test SIGKILLs.
+    .executableTarget(
+      name: "config-store-torture", dependencies: ["ConfigStore", "ResourceModel"], swiftSettings: strict),
+    .testTarget(
+      name: "ConfigStoreTests",
+      dependencies: ["ConfigStore", "ResourceModel", .product(name: "Crypto", package: "swift-crypto")],
+      swiftSettings: strict),
+    .testTarget(name: "FileSystemTests", dependencies: ["FileSystem"], swiftSettings: strict),
     .testTarget(name: "ClusterConfigTests", dependencies: ["ClusterConfig"], swiftSettings: strict),
     .testTarget(name: "QuorumTests", dependencies: ["Quorum"], swiftSettings: strict),
     .testTarget(name: "MembershipTests", dependencies: ["Membership", "Quorum", "ClusterSimulation"], swiftSettings: strict),

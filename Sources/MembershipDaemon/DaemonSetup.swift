@@ -1,5 +1,6 @@
 import ClusterConfig
 import ClusterTypes
+import FileSystem
 import Foundation
 import Wire
 
@@ -173,47 +174,10 @@ public struct MembershipStateFile: Sendable, Equatable {
 
   public func write(path: String) throws(StartupError) {
     let text = "incarnation=\(incarnation)\nview_sequence=\(viewSequence)\n"
-    try AtomicFile.write(Array(text.utf8), to: path, mode: 0o644)
-  }
-}
-
-/// The one way this project replaces a file: write a temporary file beside it, fsync it, rename it
-/// over the old one, fsync the directory. A crash leaves either the old or the new content.
-public enum AtomicFile {
-  public static func write(_ bytes: [UInt8], to path: String, mode: mode_t) throws(StartupError) {
-    let directory = (path as NSString).deletingLastPathComponent
-    let temporary = "\(path).tmp.\(getpid())"
-    let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
-    guard fd >= 0 else { throw StartupError("\(temporary): cannot create (\(errnoText()))") }
-    var offset = 0
-    while offset < bytes.count {
-      let written = bytes[offset...].withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
-      if written < 0 {
-        if errno == EINTR { continue }
-        let text = errnoText()
-        close(fd)
-        unlink(temporary)
-        throw StartupError("\(temporary): write failed (\(text))")
-      }
-      offset += written
-    }
-    fchmod(fd, mode)
-    guard fsync(fd) == 0 else {
-      let text = errnoText()
-      close(fd)
-      unlink(temporary)
-      throw StartupError("\(temporary): fsync failed (\(text))")
-    }
-    close(fd)
-    guard rename(temporary, path) == 0 else {
-      let text = errnoText()
-      unlink(temporary)
-      throw StartupError("\(path): rename failed (\(text))")
-    }
-    let dirfd = open(directory.isEmpty ? "." : directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-    if dirfd >= 0 {
-      fsync(dirfd)
-      close(dirfd)
+    do {
+      try AtomicFile.write(Array(text.utf8), to: path, mode: 0o644)
+    } catch {
+      throw StartupError(error.description)
     }
   }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import ClusterConfig
+import FileSystem
 import Foundation
 import Logging
 import MembershipDaemon
