@@ -25,7 +25,8 @@ public struct ConfigStore: Sendable {
   /// How many version files `save` keeps (older ones are pruned after each save); at least 1.
   public let retention: Int
 
-  public init(directory: String = ConfigStore.defaultDirectory, retention: Int = ConfigStore.defaultRetention) {
+  public init(directory: String = ConfigStore.defaultDirectory, retention: Int = ConfigStore.defaultRetention)
+  {
     self.directory = directory
     self.retention = max(1, retention)
   }
@@ -55,7 +56,9 @@ public struct ConfigStore: Sendable {
     } catch {
       return (ResourceConfiguration(), [StoreProblem(path: directory, reason: .unreadable(error.text))])
     }
-    var problems = listing.unrecognized.map { StoreProblem(path: "\(directory)/\($0)", reason: .unrecognizedName) }
+    var problems = listing.unrecognized.map {
+      StoreProblem(path: "\(directory)/\($0)", reason: .unrecognizedName)
+    }
     for version in listing.newestFirst {
       switch read(version) {
       case .valid(let config): return (config, problems)
@@ -193,7 +196,8 @@ public struct ConfigStore: Sendable {
       return .skipped(StoreProblem(path: file, reason: .invalid(error)))
     }
     guard config.version == version else {
-      return .skipped(StoreProblem(path: file, reason: .versionMismatch(named: version, contained: config.version)))
+      return .skipped(
+        StoreProblem(path: file, reason: .versionMismatch(named: version, contained: config.version)))
     }
     return .valid(config)
   }

@@ -85,7 +85,9 @@ public enum AtomicFile {
     let fd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
     guard fd >= 0 else { throw FileSystemError(path: directory, operation: .openDirectory, code: errno) }
     defer { close(fd) }
-    guard fsync(fd) == 0 else { throw FileSystemError(path: directory, operation: .syncDirectory, code: errno) }
+    guard fsync(fd) == 0 else {
+      throw FileSystemError(path: directory, operation: .syncDirectory, code: errno)
+    }
   }
 
   /// `/a/b/c` → `/a/b`, `/c` → `/`, `c` → `.`.

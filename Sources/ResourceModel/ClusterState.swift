@@ -98,10 +98,14 @@ public struct ResourceNodeState: Codable, Sendable, Equatable {
   public var hardError: Bool
   /// The agent said the resource is not configured: it may not run anywhere until cleaned up.
   public var fatalError: Bool
+  /// No action may be taken for the resource until cleanup: a failure with `on-fail=block`, or a
+  /// failed stop that fencing cannot recover.
+  public var blocked: Bool
   public init(
     role: Role, failed: Bool = false, stopFailed: Bool = false, failCounts: [String: Int] = [:],
     lastFailure: Int64? = nil, activeMonitors: [String] = [], pending: String? = nil,
-    failedOperation: String? = nil, onFail: String? = nil, hardError: Bool = false, fatalError: Bool = false
+    failedOperation: String? = nil, onFail: String? = nil, hardError: Bool = false, fatalError: Bool = false,
+    blocked: Bool = false
   ) {
     self.role = role
     self.failed = failed
@@ -114,6 +118,7 @@ public struct ResourceNodeState: Codable, Sendable, Equatable {
     self.onFail = onFail
     self.hardError = hardError
     self.fatalError = fatalError
+    self.blocked = blocked
   }
   public var totalFailCount: Int { failCounts.values.reduce(0, +) }
 }

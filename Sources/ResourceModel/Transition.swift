@@ -42,6 +42,8 @@ public struct ScheduledAction: Codable, Sendable, Equatable, Hashable {
     case fence
     /// Clear fail count / history (cleanup).
     case clearFailure = "clear-failure"
+    /// Stop a recurring monitor (`intervalMs`) without touching the resource (maintenance).
+    case cancel
   }
   public var kind: Kind
   /// Resource instance id; nil for fence.

@@ -56,7 +56,9 @@ import Testing
   @Test func bytesAfterTheBodyAreRejected() throws {
     let bytes = try ConfigStore.encode(sampleConfiguration(version(1)))
     let header = bytes.firstIndex(of: UInt8(ascii: "\n"))! + 1
-    #expect(throws: ConfigFormatError.trailingBytes(declared: bytes.count - header, found: bytes.count - header + 2)) {
+    #expect(
+      throws: ConfigFormatError.trailingBytes(declared: bytes.count - header, found: bytes.count - header + 2)
+    ) {
       try ConfigStore.decode(bytes + [0x0a, 0x0a])
     }
   }
@@ -82,7 +84,9 @@ import Testing
       "swpcs-config v1", "swpcs-config v1 sha256=abc length=2", "swpcs-config v1 length=2 sha256=\(hex64)",
       "swpcs-config v1 sha256=\(hex64) length=-1", "swpcs-config v1 sha256=\(hex64.uppercased()) length=0",
     ] {
-      #expect(throws: ConfigFormatError.malformedHeader(header)) { try ConfigStore.decode(Array("\(header)\n{}".utf8)) }
+      #expect(throws: ConfigFormatError.malformedHeader(header)) {
+        try ConfigStore.decode(Array("\(header)\n{}".utf8))
+      }
     }
   }
 

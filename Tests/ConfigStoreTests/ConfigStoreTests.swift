@@ -44,7 +44,8 @@ import Testing
     for saved in [version(1), version(1, updates: 5), version(2), version(10), version(0, admin: 1)] {
       try store.save(sampleConfiguration(saved))
     }
-    #expect(store.versions() == [version(1), version(1, updates: 5), version(2), version(10), version(0, admin: 1)])
+    #expect(
+      store.versions() == [version(1), version(1, updates: 5), version(2), version(10), version(0, admin: 1)])
     #expect(store.load().0.version == version(0, admin: 1))
   }
 
@@ -55,12 +56,16 @@ import Testing
     try store.save(sampleConfiguration(version(5)))
     for stale in [version(4), version(5), version(4, updates: 9)] {
       #expect(
-        throws: ConfigStoreError.staleVersion(offered: stale, stored: version(5), file: store.path(for: version(5)))
+        throws: ConfigStoreError.staleVersion(
+          offered: stale, stored: version(5), file: store.path(for: version(5)))
       ) { try store.save(sampleConfiguration(stale)) }
     }
     let error = ConfigStoreError.staleVersion(
       offered: version(4), stored: version(5), file: store.path(for: version(5)))
-    #expect(error.description == "\(scratch.path)/cib-0.5.0.json: refusing to save version 0.4.0: not newer than the stored 0.5.0 (save with force to replace it)")
+    #expect(
+      error.description
+        == "\(scratch.path)/cib-0.5.0.json: refusing to save version 0.4.0: not newer than the stored 0.5.0 (save with force to replace it)"
+    )
     #expect(store.versions() == [version(5)])
   }
 
@@ -91,7 +96,8 @@ import Testing
     scratch.write((0..<2000).map { _ in UInt8.random(in: 0...255) }, to: "cib-0.4.0.json")
     scratch.write([], to: "cib-0.3.0.json")
     try FileManager.default.removeItem(atPath: store.path(for: version(2)))
-    try FileManager.default.createSymbolicLink(atPath: store.path(for: version(2)), withDestinationPath: "gone")
+    try FileManager.default.createSymbolicLink(
+      atPath: store.path(for: version(2)), withDestinationPath: "gone")
 
     let (loaded, problems) = store.load()
     #expect(loaded == sampleConfiguration(version(1)))
@@ -99,7 +105,9 @@ import Testing
     let reasons = problems.map(\.description)
     #expect(reasons[0].hasPrefix("\(store.path(for: version(6))): checksum mismatch"))
     #expect(reasons[1].hasPrefix("\(store.path(for: version(5))): truncated: the header declares "))
-    #expect(reasons[2] == "\(store.path(for: version(4))): not a swpcs configuration (no 'swpcs-config v1' header line)")
+    #expect(
+      reasons[2]
+        == "\(store.path(for: version(4))): not a swpcs configuration (no 'swpcs-config v1' header line)")
     #expect(reasons[3] == "\(store.path(for: version(3))): empty (0 bytes)")
     #expect(reasons[4] == "\(store.path(for: version(2))): cannot read (No such file or directory)")
     #expect(store.versions() == [version(1)])
@@ -114,7 +122,10 @@ import Testing
     scratch.write(scratch.bytes(of: "cib-0.2.0.json"), to: "cib-0.9.0.json")
     let (loaded, problems) = store.load()
     #expect(loaded.version == version(2))
-    #expect(problems.map(\.description) == ["\(store.path(for: version(9))): named version 0.9.0 but contains version 0.2.0"])
+    #expect(
+      problems.map(\.description) == [
+        "\(store.path(for: version(9))): named version 0.9.0 but contains version 0.2.0"
+      ])
   }
 
   @Test func badNamesAreReportedAndStrayFilesIgnored() throws {

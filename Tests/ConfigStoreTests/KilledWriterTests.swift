@@ -120,7 +120,9 @@ private final class WriterRun {
         return line
       }
       var chunk = [UInt8](repeating: 0, count: 4096)
-      let count = chunk.withUnsafeMutableBytes { read(output.fileHandleForReading.fileDescriptor, $0.baseAddress, $0.count) }
+      let count = chunk.withUnsafeMutableBytes {
+        read(output.fileHandleForReading.fileDescriptor, $0.baseAddress, $0.count)
+      }
       if count < 0 && errno == EINTR { continue }
       guard count > 0 else { return nil }
       buffered += chunk[..<count]

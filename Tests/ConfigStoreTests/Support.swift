@@ -7,7 +7,8 @@ struct ScratchDirectory {
   let path: String
 
   init() throws {
-    path = FileManager.default.temporaryDirectory.appendingPathComponent("config-store-\(UUID().uuidString)").path
+    path =
+      FileManager.default.temporaryDirectory.appendingPathComponent("config-store-\(UUID().uuidString)").path
     try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
   }
 
@@ -19,7 +20,9 @@ struct ScratchDirectory {
     precondition(FileManager.default.createFile(atPath: "\(path)/\(name)", contents: Data(bytes)))
   }
 
-  func bytes(of name: String) -> [UInt8] { [UInt8](FileManager.default.contents(atPath: "\(path)/\(name)") ?? Data()) }
+  func bytes(of name: String) -> [UInt8] {
+    [UInt8](FileManager.default.contents(atPath: "\(path)/\(name)") ?? Data())
+  }
 }
 
 func version(_ epoch: UInt64, admin: UInt64 = 0, updates: UInt64 = 0) -> ConfigVersion {

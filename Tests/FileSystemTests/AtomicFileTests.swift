@@ -4,7 +4,9 @@ import Testing
 
 @Suite struct AtomicFileTests {
   private func scratch() throws -> String {
-    let path = FileManager.default.temporaryDirectory.appendingPathComponent("atomic-file-\(UUID().uuidString)").path
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent(
+      "atomic-file-\(UUID().uuidString)"
+    ).path
     try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
     return path
   }
@@ -28,7 +30,8 @@ import Testing
     } throws: { error in
       let error = error as? FileSystemError
       return error?.operation == .create && error?.path == AtomicFile.temporaryPath(for: path)
-        && error?.description == "\(AtomicFile.temporaryPath(for: path)): cannot create (No such file or directory)"
+        && error?.description
+          == "\(AtomicFile.temporaryPath(for: path)): cannot create (No such file or directory)"
     }
   }
 
