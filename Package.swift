@@ -9,6 +9,7 @@ let package = Package(
   products: [
     .executable(name: "swcorosync", targets: ["swcorosync"]),
     .executable(name: "swpcs", targets: ["swpcs"]),
+    .executable(name: "swpacemakerd", targets: ["swpacemakerd"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -27,6 +28,8 @@ let package = Package(
     .target(name: "ControlProtocol", dependencies: ["ClusterTypes"], swiftSettings: strict),
     // Resource manager: the configuration/status model and the scheduler (pure).
     .target(name: "ResourceModel", swiftSettings: strict),
+    .target(name: "Scheduler", dependencies: ["ResourceModel"], swiftSettings: strict),
+    .target(name: "ResourceManager", dependencies: ["ResourceModel", "Scheduler"], swiftSettings: strict),
     // Wire format: binary codec and AEAD sealing of membership messages.
     .target(
       name: "Wire",
@@ -40,6 +43,19 @@ let package = Package(
       swiftSettings: strict),
     // I/O shells.
     .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
+    .systemLibrary(name: "CProcessSpawn"),
+    .target(
+      name: "ResourceExecutor", dependencies: ["CSystemd", "CProcessSpawn", "ResourceModel"], swiftSettings: strict),
+    .target(
+      name: "ResourceManagerDaemon",
+      dependencies: [
+        "ResourceManager", "ResourceModel", "ResourceExecutor", "ConfigStore", "ClusterConfig", "ControlProtocol",
+        "ControlSocket", "SystemdIntegration",
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "NIOPosix", package: "swift-nio"),
+        .product(name: "Logging", package: "swift-log"),
+      ],
+      swiftSettings: strict),
     .target(
       name: "SystemdIntegration",
       dependencies: ["CSystemd", .product(name: "Logging", package: "swift-log")],
@@ -74,9 +90,17 @@ let package = Package(
       ],
       swiftSettings: strict),
     .executableTarget(
+      name: "swpacemakerd",
+      dependencies: [
+        "ResourceManagerDaemon", "SystemdIntegration",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        .product(name: "Logging", package: "swift-log"),
+      ],
+      swiftSettings: strict),
+    .executableTarget(
       name: "swpcs",
       dependencies: [
-        "ClusterTypes", "ClusterConfig", "ControlProtocol", "ControlClient",
+        "ClusterTypes", "ClusterConfig", "ControlProtocol", "ControlClient", "ResourceManager", "ResourceModel",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ],
       swiftSettings: strict),

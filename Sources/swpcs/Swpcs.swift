@@ -10,7 +10,7 @@ struct Swpcs: ParsableCommand {
     commandName: "swpcs",
     abstract: "Manage a swpcs high-availability cluster (pcs-style commands).",
     version: swpcsVersion,
-    subcommands: [Quorum.self])
+    subcommands: [Status.self, Resource.self, Node.self, Property.self, Constraint.self, Quorum.self])
 }
 
 let swpcsVersion = "0.1.0"

@@ -1,0 +1,641 @@
+import ResourceModel
+import Scheduler
+
+/// What the shell must do after an input to the controller.
+public enum ControllerDirective: Sendable, Equatable {
+  /// Send to every member, in total order (via swcorosync).
+  case broadcast(ControllerMessage)
+  /// Run an action on this node and report it with `operationCompleted`. For a recurring monitor,
+  /// start it and report the first result; later failures come in through `recurringFailed`. Before a
+  /// stop, the shell cancels the resource's recurring monitors.
+  case execute(ActionRequest)
+  /// Write this configuration to the local store.
+  case persist(ResourceConfiguration)
+  /// Answer a control-socket client.
+  case reply(token: Int, ManagerResponse)
+  /// One log line a human cares about.
+  case log(level: LogLevel, String)
+}
+
+public enum LogLevel: String, Sendable, Equatable {
+  case info
+  case notice
+  case warning
+  case error
+}
+
+/// Settings of one node's controller.
+public struct ControllerSettings: Sendable, Equatable {
+  public var localNode: String
+  /// Every configured node: name → id (the DC is the joined member with the lowest id).
+  public var nodeIds: [String: UInt32]
+  /// After a view change, how long the DC waits for every member's hello before scheduling anyway.
+  public var joinWaitMs: Int64
+  public init(localNode: String, nodeIds: [String: UInt32], joinWaitMs: Int64 = 3000) {
+    self.localNode = localNode
+    self.nodeIds = nodeIds
+    self.joinWaitMs = joinWaitMs
+  }
+}
+
+/// One node's resource manager: a replica of the configuration and cluster state kept identical on
+/// every node by applying the same ordered messages, plus — on the DC only — the transition being
+/// executed.
+///
+/// Pure: inputs carry the wall-clock time in ms; outputs are directives. The daemon and the
+/// simulation drive the same code.
+public struct ControllerInstance: Sendable {
+  public let settings: ControllerSettings
+  public var me: String { settings.localNode }
+
+  public private(set) var config: ResourceConfiguration
+  public private(set) var state = ClusterState()
+  public private(set) var members: [String] = []
+  public private(set) var joined: Set<String> = []
+  var shuttingDown: Set<String> = []
+  var configVersions: [String: ConfigVersion] = [:]
+  var viewChangedAt: Int64 = 0
+  public private(set) var quorate = false
+  public private(set) var connected = false
+  var lastChange: Int64?
+
+  // DC only.
+  struct RunningTransition: Sendable {
+    var id: Int
+    var transition: Transition
+    var dispatched: Set<Int> = []
+    var completed: Set<Int> = []
+    var aborted = false
+    var blocked: [String] = []
+  }
+  var running: RunningTransition?
+  var transitionCounter = 0
+  var replanNeeded = true
+  var lastSignature: [ScheduledAction] = []
+  var repeats = 0
+  public private(set) var notes: [String] = []
+
+  // Requests of local clients waiting for the DC's answer.
+  var pendingRequests: [String: Int] = [:]
+  var requestCounter = 0
+  var recentFailures: [ActionResult] = []
+
+  public init(settings: ControllerSettings, config: ResourceConfiguration) {
+    self.settings = settings
+    self.config = config
+  }
+
+  /// The designated coordinator: the joined member with the lowest node id.
+  public var dc: String? {
+    joined.filter { members.contains($0) }.min { id($0) < id($1) }
+  }
+  public var isDC: Bool { dc == me }
+  func id(_ node: String) -> UInt32 { settings.nodeIds[node] ?? .max }
+
+  // MARK: - Inputs
+
+  /// swcorosync installed a view. `lost` left uncleanly (candidates for fencing), `left` stopped cleanly.
+  public mutating func viewChanged(
+    members newMembers: [String], lost: [String], left: [String], quorate: Bool, now: Int64
+  ) -> [ControllerDirective] {
+    var out: [ControllerDirective] = []
+    connected = true
+    let previous = members
+    members = newMembers.sorted { id($0) < id($1) }
+    self.quorate = quorate
+    viewChangedAt = now
+    joined = []
+    configVersions = [:]
+    let fencing = fencingEnabled
+    for node in previous where !members.contains(node) {
+      if lost.contains(node) && fencing && hasActiveResources(node) {
+        setMembership(node, .unclean)
+        out.append(.log(level: .warning, "node \(node) was lost with resources active: UNCLEAN until fenced"))
+      } else {
+        clearNode(node)
+        if lost.contains(node) {
+          out.append(
+            .log(level: .warning, "node \(node) was lost; fencing is disabled, its resources are recovered"))
+        }
+      }
+      shuttingDown.remove(node)
+    }
+    abortTransition(reason: "membership changed")
+    // Every member says hello in the new view: its config version and its own resources.
+    out.append(.broadcast(.hello(makeHello())))
+    return out + schedule(now: now)
+  }
+
+  public mutating func quorumChanged(_ quorate: Bool, now: Int64) -> [ControllerDirective] {
+    self.quorate = quorate
+    abortTransition(reason: "quorum changed")
+    return schedule(now: now)
+  }
+
+  /// swcorosync went away: this node is no longer a cluster member.
+  public mutating func disconnected(now: Int64) -> [ControllerDirective] {
+    connected = false
+    members = []
+    joined = []
+    running = nil
+    return [.log(level: .error, "lost the connection to swcorosync: no longer acting as a cluster member")]
+  }
+
+  public mutating func received(_ message: ControllerMessage, from origin: String, now: Int64)
+    -> [ControllerDirective]
+  {
+    var out: [ControllerDirective] = []
+    switch message {
+    case .hello(let hello):
+      guard members.contains(hello.node) else { break }
+      joined.insert(hello.node)
+      configVersions[hello.node] = hello.configVersion
+      if hello.shuttingDown { shuttingDown.insert(hello.node) } else { shuttingDown.remove(hello.node) }
+      // A node is the authority on its own resources.
+      for (resource, _) in state.resources { state.resources[resource]?[hello.node] = nil }
+      for (resource, nodeState) in hello.resources {
+        state.resources[resource, default: [:]][hello.node] = nodeState
+      }
+      setMembership(hello.node, hello.shuttingDown ? .shuttingDown : .online)
+      out += publishConfigIfNewest()
+      abortTransition(reason: "node \(hello.node) joined")
+    case .configPublish(let publish):
+      if let new = publish.config, new.version > config.version {
+        config = new
+        lastChange = now
+        out.append(.persist(new))
+        out.append(.log(level: .notice, "configuration \(new.version) adopted"))
+        abortTransition(reason: "configuration changed")
+      }
+      if let requestId = publish.requestId, publish.origin == me,
+        let token = pendingRequests.removeValue(forKey: requestId)
+      {
+        out.append(.reply(token: token, ManagerResponse(ok: publish.error == nil, error: publish.error)))
+      }
+    case .configChange(let change):
+      guard isDC else { break }
+      if change.baseVersion == config.version {
+        var new = change.config
+        new.version = ConfigVersion(
+          adminEpoch: max(config.version.adminEpoch, new.version.adminEpoch), epoch: config.version.epoch + 1,
+          numUpdates: 0)
+        out.append(
+          .broadcast(
+            .configPublish(ConfigPublish(config: new, requestId: change.requestId, origin: change.origin))))
+      } else {
+        out.append(
+          .broadcast(
+            .configPublish(
+              ConfigPublish(
+                config: nil, requestId: change.requestId, origin: change.origin,
+                error:
+                  "the configuration changed meanwhile (now \(config.version), edited \(change.baseVersion)); retry"
+              ))))
+      }
+    case .actionRequest(let request):
+      if request.node == me { out.append(.execute(request)) }
+    case .actionResult(let result):
+      out += apply(result, now: now)
+    case .cleanup(let cleanup):
+      for (resource, nodes) in state.resources where cleanup.resource == nil || cleanup.resource == resource {
+        for (node, var nodeState) in nodes where cleanup.node == nil || cleanup.node == node {
+          nodeState.failCounts = [:]
+          nodeState.failed = false
+          nodeState.stopFailed = false
+          nodeState.lastFailure = nil
+          // Re-discover the real state (Pacemaker's cleanup also re-probes).
+          if nodeState.role == .started && !nodeState.activeMonitors.isEmpty {
+            state.resources[resource]?[node] = nodeState
+          } else {
+            nodeState.role = .unknown
+            state.resources[resource]?[node] = nodeState
+          }
+        }
+      }
+      recentFailures.removeAll { cleanup.resource == nil || $0.spec.resource == cleanup.resource }
+      out.append(
+        .log(
+          level: .notice,
+          "cleanup of \(cleanup.resource ?? "all resources")\(cleanup.node.map { " on \($0)" } ?? "")"))
+      abortTransition(reason: "cleanup")
+    case .shutdown(let node):
+      shuttingDown.insert(node)
+      setMembership(node, .shuttingDown)
+      abortTransition(reason: "node \(node) is shutting down")
+    }
+    return out + schedule(now: now)
+  }
+
+  /// A local action finished.
+  public mutating func operationCompleted(
+    _ request: ActionRequest, rc: Int, status: String, durationMs: Int, output: String, now: Int64
+  ) -> [ControllerDirective] {
+    let result = ActionResult(
+      transition: request.transition, index: request.index, node: me, spec: request.spec, rc: rc,
+      status: status,
+      durationMs: durationMs, output: String(output.suffix(2048)), at: now / 1000)
+    return [.broadcast(.actionResult(result))]
+  }
+
+  /// A recurring monitor (or systemd's own notification) found the resource failed here.
+  public mutating func recurringFailed(_ spec: ActionSpec, rc: Int, output: String, now: Int64)
+    -> [ControllerDirective]
+  {
+    let result = ActionResult(
+      transition: -1, index: -1, node: me, spec: spec, rc: rc, status: "done", durationMs: 0,
+      output: String(output.suffix(2048)), at: now / 1000)
+    return [.broadcast(.actionResult(result))]
+  }
+
+  public mutating func clientRequest(token: Int, _ request: ManagerRequest, now: Int64)
+    -> [ControllerDirective]
+  {
+    switch request.op {
+    case .status:
+      return [.reply(token: token, ManagerResponse(ok: true, status: snapshot()))]
+    case .replaceConfig:
+      guard let new = request.config, let base = request.baseVersion else {
+        return [
+          .reply(
+            token: token, ManagerResponse(ok: false, error: "replace-config needs config and baseVersion"))
+        ]
+      }
+      guard connected, dc != nil else {
+        return [
+          .reply(
+            token: token,
+            ManagerResponse(
+              ok: false, error: "no designated coordinator yet: the cluster has not formed on this node"))
+        ]
+      }
+      requestCounter += 1
+      let requestId = "\(me)-\(now)-\(requestCounter)"
+      pendingRequests[requestId] = token
+      return [
+        .broadcast(
+          .configChange(ConfigChange(requestId: requestId, origin: me, baseVersion: base, config: new)))
+      ]
+    case .cleanup:
+      guard connected else {
+        return [.reply(token: token, ManagerResponse(ok: false, error: "not connected to swcorosync"))]
+      }
+      return [
+        .broadcast(.cleanup(Cleanup(resource: request.resource, node: request.node))),
+        .reply(token: token, ManagerResponse(ok: true)),
+      ]
+    }
+  }
+
+  /// Periodic: lets the DC re-plan when idle (failure-timeout expiry, join wait over).
+  public mutating func tick(now: Int64) -> [ControllerDirective] {
+    if running == nil { replanNeeded = true }
+    return schedule(now: now)
+  }
+
+  /// This node's resource manager is stopping: ask the DC to move everything away.
+  public mutating func beginShutdown(now: Int64) -> [ControllerDirective] {
+    shuttingDown.insert(me)
+    return [.broadcast(.shutdown(node: me))]
+  }
+
+  /// Resources this node still runs (for a clean shutdown).
+  public var localActiveResources: [String] {
+    state.resources.compactMap { resource, nodes in
+      guard let s = nodes[me], s.role != .stopped, s.role != .unknown else { return nil }
+      return resource
+    }.sorted()
+  }
+
+  // MARK: - Replicated state
+
+  var fencingEnabled: Bool {
+    let value = config.properties["stonith-enabled"] ?? config.properties["fencing-enabled"] ?? "true"
+    return ["true", "yes", "on", "1", "y"].contains(value.lowercased())
+  }
+
+  func hasActiveResources(_ node: String) -> Bool {
+    state.resources.values.contains { nodes in
+      guard let s = nodes[node] else { return false }
+      return s.role != .stopped && s.role != .unknown
+    }
+  }
+
+  mutating func clearNode(_ node: String) {
+    for resource in state.resources.keys { state.resources[resource]?[node] = nil }
+    recentFailures.removeAll { $0.node == node }
+    setMembership(node, .offline)
+  }
+
+  mutating func setMembership(_ node: String, _ membership: NodeState.Membership) {
+    if let i = state.nodes.firstIndex(where: { $0.name == node }) {
+      state.nodes[i].membership = membership
+    } else {
+      state.nodes.append(NodeState(name: node, membership: membership))
+    }
+  }
+
+  func makeHello() -> Hello {
+    var mine: [String: ResourceNodeState] = [:]
+    for (resource, nodes) in state.resources { if let s = nodes[me] { mine[resource] = s } }
+    return Hello(
+      node: me, configVersion: config.version, resources: mine, shuttingDown: shuttingDown.contains(me))
+  }
+
+  /// When views merge, the member holding the highest configuration version publishes it.
+  mutating func publishConfigIfNewest() -> [ControllerDirective] {
+    guard members.allSatisfy({ configVersions[$0] != nil }) else { return [] }
+    let newest = members.max { a, b in
+      let va = configVersions[a]!
+      let vb = configVersions[b]!
+      return va != vb ? va < vb : id(a) > id(b)
+    }
+    guard newest == me, members.contains(where: { configVersions[$0]! < config.version }) else { return [] }
+    return [.broadcast(.configPublish(ConfigPublish(config: config)))]
+  }
+
+  mutating func apply(_ result: ActionResult, now: Int64) -> [ControllerDirective] {
+    var out: [ControllerDirective] = []
+    let spec = result.spec
+    var s = state.resources[spec.resource]?[result.node] ?? ResourceNodeState(role: .unknown)
+    let ok = result.status == "done"
+    var failure = false
+    switch (spec.action, spec.intervalMs) {
+    case ("monitor", 0):
+      switch result.rc {
+      case 0 where ok: s.role = .started
+      case 7 where ok: s.role = .stopped
+      case 8 where ok: s.role = .promoted
+      default:
+        s.role = .started
+        failure = true
+      }
+    case ("start", _):
+      if ok && result.rc == 0 {
+        s.role = .started
+        s.failed = false
+      } else {
+        s.role = .started
+        failure = true
+      }
+    case ("stop", _):
+      if ok && (result.rc == 0 || result.rc == 7) {
+        s.role = .stopped
+        s.failed = false
+        s.stopFailed = false
+        s.activeMonitors = []
+      } else {
+        s.stopFailed = true
+        failure = true
+      }
+    case ("promote", _):
+      if ok && result.rc == 0 { s.role = .promoted } else { failure = true }
+    case ("demote", _):
+      if ok && result.rc == 0 { s.role = .unpromoted } else { failure = true }
+    case ("monitor", _):
+      if ok && (result.rc == 0 || result.rc == 8) {
+        if !s.activeMonitors.contains(spec.key) { s.activeMonitors.append(spec.key) }
+      } else {
+        s.activeMonitors.removeAll { $0 == spec.key }
+        failure = true
+      }
+    default:
+      break
+    }
+    if failure {
+      s.failed = true
+      s.failCounts[spec.key, default: 0] += 1
+      s.lastFailure = result.at
+      recentFailures.append(result)
+      if recentFailures.count > 50 { recentFailures.removeFirst(recentFailures.count - 50) }
+      out.append(
+        .log(
+          level: .warning,
+          "\(spec.resource) \(spec.key) on \(result.node) failed: rc \(result.rc) (\(result.status))\(result.output.isEmpty ? "" : ": " + result.output.split(separator: "\n").suffix(1).joined())"
+        ))
+    } else {
+      out.append(
+        .log(
+          level: .info,
+          "\(spec.resource) \(spec.key) on \(result.node): ok (rc \(result.rc), \(result.durationMs) ms)"))
+    }
+    state.resources[spec.resource, default: [:]][result.node] = s
+
+    // DC bookkeeping.
+    if isDC, var run = running, result.transition == run.id, result.index >= 0 {
+      run.completed.insert(result.index)
+      if failure || !expected(result) { run.aborted = true }
+      running = run
+    } else if result.transition == -1 {
+      abortTransition(reason: "\(spec.resource) failed on \(result.node)")
+    }
+    return out
+  }
+
+  func expected(_ result: ActionResult) -> Bool {
+    guard result.status == "done" else { return false }
+    if result.spec.action == "monitor" && result.spec.intervalMs == 0 { return result.rc == 7 }
+    if result.spec.action == "stop" { return result.rc == 0 || result.rc == 7 }
+    if result.spec.action == "monitor" { return result.rc == 0 || result.rc == 8 }
+    return result.rc == 0
+  }
+
+  mutating func abortTransition(reason: String) {
+    replanNeeded = true
+    if var run = running {
+      run.aborted = true
+      running = run
+    }
+  }
+
+  // MARK: - Scheduling (DC)
+
+  mutating func schedule(now: Int64) -> [ControllerDirective] {
+    guard connected, isDC else {
+      running = nil
+      return []
+    }
+    let everyoneJoined = members.allSatisfy { joined.contains($0) }
+    if !everyoneJoined && now - viewChangedAt < settings.joinWaitMs { return [] }
+    var out: [ControllerDirective] = []
+    if var run = running {
+      // Drop actions whose node left: they will never report.
+      for (index, action) in run.transition.actions.enumerated()
+      where run.dispatched.contains(index) && !run.completed.contains(index) && action.kind != .fence
+        && !members.contains(action.node)
+      {
+        run.completed.insert(index)
+        run.aborted = true
+      }
+      running = run
+      let inFlight = run.dispatched.subtracting(run.completed)
+      if !run.aborted {
+        out += dispatchRunnable()
+        if let r = running, r.dispatched.subtracting(r.completed).isEmpty,
+          r.completed.count + r.blocked.count >= r.transition.actions.count
+            || r.dispatched.count == r.completed.count
+        {
+          // Done (or nothing more can run): look again.
+          running = nil
+          replanNeeded = true
+        } else {
+          return out
+        }
+      } else if !inFlight.isEmpty {
+        return out  // wait for what is running, then re-plan
+      } else {
+        running = nil
+      }
+    }
+    guard replanNeeded else { return out }
+    replanNeeded = false
+    state.quorate = quorate
+    state.now = now / 1000
+    for node in members where !joined.contains(node) { setMembership(node, .offline) }
+    let transition = Scheduler.schedule(config, state)
+    notes = transition.notes
+    guard !transition.actions.isEmpty else {
+      lastSignature = []
+      repeats = 0
+      return out
+    }
+    if transition.actions == lastSignature {
+      repeats += 1
+      if repeats >= 5 {
+        if repeats == 5 {
+          out.append(
+            .log(
+              level: .error, "the same transition was planned 5 times without effect; waiting for a change"))
+        }
+        return out
+      }
+    } else {
+      lastSignature = transition.actions
+      repeats = 0
+    }
+    transitionCounter += 1
+    running = RunningTransition(id: transitionCounter, transition: transition)
+    out.append(
+      .log(
+        level: .notice,
+        "transition \(transitionCounter): \(transition.summary.isEmpty ? "\(transition.actions.count) action(s)" : transition.summary.joined(separator: "; "))"
+      ))
+    out += dispatchRunnable()
+    return out
+  }
+
+  /// Dispatch every action whose predecessors all completed.
+  mutating func dispatchRunnable() -> [ControllerDirective] {
+    guard var run = running else { return [] }
+    var out: [ControllerDirective] = []
+    var predecessors: [Int: [Int]] = [:]
+    for ordering in run.transition.orderings {
+      predecessors[ordering.after, default: []].append(ordering.before)
+    }
+    for (index, action) in run.transition.actions.enumerated() where !run.dispatched.contains(index) {
+      guard (predecessors[index] ?? []).allSatisfy({ run.completed.contains($0) }) else { continue }
+      guard let spec = actionSpec(for: action) else {
+        if action.kind == .fence {
+          if !run.blocked.contains("fence \(action.node)") {
+            run.blocked.append("fence \(action.node)")
+            out.append(
+              .log(
+                level: .error,
+                "cannot fence \(action.node): no fencing device is configured; recovery is blocked"))
+          }
+        } else {
+          run.dispatched.insert(index)
+          run.completed.insert(index)
+        }
+        continue
+      }
+      run.dispatched.insert(index)
+      out.append(
+        .broadcast(
+          .actionRequest(ActionRequest(transition: run.id, index: index, node: action.node, spec: spec))))
+    }
+    running = run
+    return out
+  }
+
+  /// The concrete agent call for a scheduled action, from the configuration.
+  func actionSpec(for action: ScheduledAction) -> ActionSpec? {
+    guard let resource = action.resource, let primitive = primitive(named: resource) else { return nil }
+    let name: String
+    var interval = 0
+    switch action.kind {
+    case .start: name = "start"
+    case .stop: name = "stop"
+    case .promote: name = "promote"
+    case .demote: name = "demote"
+    case .probe: name = "monitor"
+    case .monitor:
+      name = "monitor"
+      interval = action.intervalMs
+    case .notify, .fence, .clearFailure, .cancel: return nil
+    }
+    let op =
+      primitive.operations.first { $0.name == name && $0.intervalMs == interval }
+      ?? primitive.operations.first { $0.name == name }
+    let timeout = op?.timeoutMs ?? config.operationDefaults["timeout"].flatMap(Self.parseMs) ?? 20_000
+    var meta = config.resourceDefaults
+    for (k, v) in primitive.meta { meta[k] = v }
+    return ActionSpec(
+      resource: resource, agent: primitive.agent, attributes: primitive.attributes, meta: meta, action: name,
+      intervalMs: interval, timeoutMs: timeout)
+  }
+
+  /// Looks a primitive up by id, including group members and clone children (`id:N` instances).
+  public func primitive(named id: String) -> Primitive? {
+    let base = id.split(separator: ":").first.map(String.init) ?? id
+    for resource in config.resources {
+      switch resource {
+      case .primitive(let p) where p.id == base: return p
+      case .group(let g):
+        if let p = g.members.first(where: { $0.id == base }) { return p }
+      case .clone(let c):
+        switch c.child {
+        case .primitive(let p) where p.id == base: return p
+        case .group(let g):
+          if let p = g.members.first(where: { $0.id == base }) { return p }
+        default: break
+        }
+      default: break
+      }
+    }
+    return nil
+  }
+
+  static func parseMs(_ text: String) -> Int? {
+    let t = text.trimmingCharacters(in: " ")
+    if let v = Int(t) { return v * 1000 }
+    if t.hasSuffix("ms"), let v = Int(t.dropLast(2)) { return v }
+    if t.hasSuffix("s"), let v = Int(t.dropLast()) { return v * 1000 }
+    if t.hasSuffix("min"), let v = Int(t.dropLast(3)) { return v * 60_000 }
+    if t.hasSuffix("m"), let v = Int(t.dropLast()) { return v * 60_000 }
+    return nil
+  }
+
+  // MARK: - Status
+
+  public func snapshot() -> ManagerStatus {
+    var lines: [String] = []
+    if let run = running {
+      for (index, action) in run.transition.actions.enumerated() {
+        let progress =
+          run.completed.contains(index) ? "done" : run.dispatched.contains(index) ? "running" : "waiting"
+        lines.append("\(action.kind.rawValue) \(action.resource ?? "") on \(action.node): \(progress)")
+      }
+    }
+    return ManagerStatus(
+      localNode: me, dc: dc, quorate: quorate, members: members, joined: joined.sorted(), config: config,
+      state: state, transition: lines, notes: notes + (running?.blocked ?? []),
+      recentFailures: recentFailures,
+      lastChange: lastChange, connectedToCorosync: connected)
+  }
+}
+
+extension String {
+  fileprivate func trimmingCharacters(in character: Character) -> String {
+    String(drop { $0 == character }.reversed().drop { $0 == character }.reversed())
+  }
+}

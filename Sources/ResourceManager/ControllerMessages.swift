@@ -1,0 +1,144 @@
+import ResourceModel
+
+/// What swpacemakerd instances say to each other, carried as totally ordered group messages by
+/// swcorosync. Every node applies every message in the same order, so every node holds the same
+/// replica of the configuration and of the cluster state; the DC is simply the node that schedules.
+public enum ControllerMessage: Codable, Sendable, Equatable {
+  /// Sent by every node's resource manager after each view change: its configuration version and
+  /// what it knows of its own resources (empty after a restart: the DC then probes).
+  case hello(Hello)
+  /// The authoritative configuration (after a change, or when views merge: the highest version).
+  case configPublish(ConfigPublish)
+  /// A node asks the DC to replace the configuration, if it is still at `baseVersion`.
+  case configChange(ConfigChange)
+  /// DC → node: run this action.
+  case actionRequest(ActionRequest)
+  /// Node → all: the result of an action (also unsolicited: a failed recurring monitor).
+  case actionResult(ActionResult)
+  /// Forget failures (swpcs resource cleanup).
+  case cleanup(Cleanup)
+  /// A node's resource manager is stopping: move its resources away.
+  case shutdown(node: String)
+}
+
+public struct Hello: Codable, Sendable, Equatable {
+  public var node: String
+  public var configVersion: ConfigVersion
+  public var resources: [String: ResourceNodeState]
+  public var shuttingDown: Bool
+  public init(
+    node: String, configVersion: ConfigVersion, resources: [String: ResourceNodeState], shuttingDown: Bool
+  ) {
+    self.node = node
+    self.configVersion = configVersion
+    self.resources = resources
+    self.shuttingDown = shuttingDown
+  }
+}
+
+public struct ConfigPublish: Codable, Sendable, Equatable {
+  public var config: ResourceConfiguration?
+  /// The change request this answers, if any, and why it was refused (config is nil then).
+  public var requestId: String?
+  public var origin: String?
+  public var error: String?
+  public init(
+    config: ResourceConfiguration?, requestId: String? = nil, origin: String? = nil, error: String? = nil
+  ) {
+    self.config = config
+    self.requestId = requestId
+    self.origin = origin
+    self.error = error
+  }
+}
+
+public struct ConfigChange: Codable, Sendable, Equatable {
+  public var requestId: String
+  public var origin: String
+  public var baseVersion: ConfigVersion
+  public var config: ResourceConfiguration
+  public init(requestId: String, origin: String, baseVersion: ConfigVersion, config: ResourceConfiguration) {
+    self.requestId = requestId
+    self.origin = origin
+    self.baseVersion = baseVersion
+    self.config = config
+  }
+}
+
+/// Everything a node needs to run an action, independent of its own copy of the configuration.
+public struct ActionSpec: Codable, Sendable, Equatable {
+  public var resource: String
+  public var agent: AgentSpec
+  public var attributes: [Attribute]
+  public var meta: [String: String]
+  /// start, stop, monitor (interval 0 = probe), promote, demote.
+  public var action: String
+  public var intervalMs: Int
+  public var timeoutMs: Int
+  public init(
+    resource: String, agent: AgentSpec, attributes: [Attribute], meta: [String: String], action: String,
+    intervalMs: Int, timeoutMs: Int
+  ) {
+    self.resource = resource
+    self.agent = agent
+    self.attributes = attributes
+    self.meta = meta
+    self.action = action
+    self.intervalMs = intervalMs
+    self.timeoutMs = timeoutMs
+  }
+  /// Pacemaker's operation key: `start_0`, `monitor_10000`.
+  public var key: String { "\(action)_\(intervalMs)" }
+}
+
+public struct ActionRequest: Codable, Sendable, Equatable {
+  public var transition: Int
+  public var index: Int
+  public var node: String
+  public var spec: ActionSpec
+  public init(transition: Int, index: Int, node: String, spec: ActionSpec) {
+    self.transition = transition
+    self.index = index
+    self.node = node
+    self.spec = spec
+  }
+}
+
+public struct ActionResult: Codable, Sendable, Equatable {
+  /// -1 for unsolicited results (a recurring monitor noticed a failure).
+  public var transition: Int
+  public var index: Int
+  public var node: String
+  public var spec: ActionSpec
+  /// OCF return code (0 ok, 7 not running, 8 running promoted, ...).
+  public var rc: Int
+  /// `done`, `timeout`, `error`, `not-installed`.
+  public var status: String
+  public var durationMs: Int
+  public var output: String
+  /// Seconds since the epoch when the result was produced.
+  public var at: Int64
+  public init(
+    transition: Int, index: Int, node: String, spec: ActionSpec, rc: Int, status: String, durationMs: Int,
+    output: String, at: Int64
+  ) {
+    self.transition = transition
+    self.index = index
+    self.node = node
+    self.spec = spec
+    self.rc = rc
+    self.status = status
+    self.durationMs = durationMs
+    self.output = output
+    self.at = at
+  }
+}
+
+public struct Cleanup: Codable, Sendable, Equatable {
+  public var resource: String?
+  public var node: String?
+  public init(resource: String?, node: String?) {
+    self.resource = resource
+    self.node = node
+  }
+}

@@ -1,0 +1,79 @@
+import ResourceModel
+
+/// The control-socket API of swpacemakerd (`/run/swpcs/swpcs.sock`): newline-delimited JSON, one
+/// request per line, one response line each. `swpcs` is its client.
+public struct ManagerRequest: Codable, Sendable, Equatable {
+  public enum Operation: String, Codable, Sendable {
+    /// The whole picture: configuration, cluster state, DC, quorum, last transition.
+    case status
+    /// Replace the configuration (the CLI edits a copy and sends it back with the version it read).
+    case replaceConfig = "replace-config"
+    /// Forget failures of a resource (and/or on a node).
+    case cleanup
+  }
+  public var op: Operation
+  public var config: ResourceConfiguration?
+  public var baseVersion: ConfigVersion?
+  public var resource: String?
+  public var node: String?
+  public init(
+    op: Operation, config: ResourceConfiguration? = nil, baseVersion: ConfigVersion? = nil,
+    resource: String? = nil,
+    node: String? = nil
+  ) {
+    self.op = op
+    self.config = config
+    self.baseVersion = baseVersion
+    self.resource = resource
+    self.node = node
+  }
+}
+
+public struct ManagerResponse: Codable, Sendable, Equatable {
+  public var ok: Bool
+  public var error: String?
+  public var status: ManagerStatus?
+  public init(ok: Bool, error: String? = nil, status: ManagerStatus? = nil) {
+    self.ok = ok
+    self.error = error
+    self.status = status
+  }
+}
+
+/// A snapshot of one node's replica: what `swpcs status` renders.
+public struct ManagerStatus: Codable, Sendable, Equatable {
+  public var localNode: String
+  public var dc: String?
+  public var quorate: Bool
+  /// Nodes in swcorosync's view, and those whose resource manager has joined.
+  public var members: [String]
+  public var joined: [String]
+  public var config: ResourceConfiguration
+  public var state: ClusterState
+  /// Actions of the transition the DC is executing (empty when idle), with their progress.
+  public var transition: [String]
+  public var notes: [String]
+  /// Recent action results, newest last (failed ones feed "Failed Resource Actions").
+  public var recentFailures: [ActionResult]
+  /// Wall-clock ms of the last configuration change seen.
+  public var lastChange: Int64?
+  public var connectedToCorosync: Bool
+  public init(
+    localNode: String, dc: String?, quorate: Bool, members: [String], joined: [String],
+    config: ResourceConfiguration, state: ClusterState, transition: [String], notes: [String],
+    recentFailures: [ActionResult], lastChange: Int64?, connectedToCorosync: Bool
+  ) {
+    self.localNode = localNode
+    self.dc = dc
+    self.quorate = quorate
+    self.members = members
+    self.joined = joined
+    self.config = config
+    self.state = state
+    self.transition = transition
+    self.notes = notes
+    self.recentFailures = recentFailures
+    self.lastChange = lastChange
+    self.connectedToCorosync = connectedToCorosync
+  }
+}

@@ -1,0 +1,498 @@
+import ClusterConfig
+import ConfigStore
+import ControlProtocol
+import ControlSocket
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import ResourceExecutor
+import ResourceManager
+import ResourceModel
+import SystemdIntegration
+
+/// Paths of swpacemakerd; all movable for tests.
+public struct ManagerPaths: Sendable {
+  public var clusterConfig: String
+  public var corosyncSocket: String
+  public var socket: String
+  public var storeDirectory: String
+  public init(
+    clusterConfig: String = "/etc/swpcs/cluster.conf", corosyncSocket: String = "/run/swpcs/swcorosync.sock",
+    socket: String = "/run/swpcs/swpcs.sock", storeDirectory: String = "/var/lib/swpcs/cib"
+  ) {
+    self.clusterConfig = clusterConfig
+    self.corosyncSocket = corosyncSocket
+    self.socket = socket
+    self.storeDirectory = storeDirectory
+  }
+}
+
+public struct ManagerStartupError: Error, CustomStringConvertible {
+  public var description: String
+  public init(_ description: String) { self.description = description }
+}
+
+/// The swpacemakerd process: thin I/O around `ControllerInstance`.
+///
+/// Talks to swcorosync over its socket (view/quorum events in, ordered group messages both ways),
+/// runs actions through `Executor` (systemd over sd-bus, OCF agents), keeps recurring monitors,
+/// persists the configuration with `ConfigStore`, and serves `swpcs` on `/run/swpcs/swpcs.sock`.
+/// All controller state is confined to one event loop.
+public final class ResourceManagerDaemon: @unchecked Sendable {
+  let paths: ManagerPaths
+  let group: MultiThreadedEventLoopGroup
+  let loop: EventLoop
+  var logger = Logger(label: "swpacemakerd")
+  var controller: ControllerInstance
+  let store: ConfigStore
+  let executor: Executor
+  let systemd: SystemdRunner?
+  let nodeNames: [UInt32: String]
+
+  var corosync: Channel?
+  var controlChannel: Channel?
+  var clients: [Int: ControlClient] = [:]
+  var clientCounter = 0
+  var recurring: [String: RecurringMonitor] = [:]
+  var stopping = false
+  var exitCode: Int32 = 0
+
+  struct RecurringMonitor {
+    var spec: ActionSpec
+    var task: RepeatedTask?
+    var lastRc: Int
+    var running = false
+  }
+
+  public init(paths: ManagerPaths, nodeName: String?) throws(ManagerStartupError) {
+    self.paths = paths
+    let clusterConfig: ClusterConfiguration
+    do {
+      guard let data = FileManager.default.contents(atPath: paths.clusterConfig),
+        let text = String(data: data, encoding: .utf8)
+      else { throw ManagerStartupError("\(paths.clusterConfig): cannot read the cluster configuration") }
+      clusterConfig = try ClusterConfiguration.parse(text, fileName: paths.clusterConfig)
+    } catch let error as ManagerStartupError {
+      throw error
+    } catch {
+      throw ManagerStartupError("\(error)")
+    }
+    let local: NodeEntry
+    if let nodeName {
+      guard let node = clusterConfig.node(named: nodeName) else {
+        throw ManagerStartupError(
+          "node \(nodeName) is not in the cluster; known nodes: \(clusterConfig.nodes.map(\.name).joined(separator: ", "))"
+        )
+      }
+      local = node
+    } else {
+      let host = ProcessInfo.processInfo.hostName.split(separator: ".").first.map(String.init) ?? ""
+      guard let node = clusterConfig.node(named: host) else {
+        throw ManagerStartupError("host name '\(host)' is not a node of the cluster (use --node NAME)")
+      }
+      local = node
+    }
+    nodeNames = Dictionary(uniqueKeysWithValues: clusterConfig.nodes.map { ($0.id.rawValue, $0.name) })
+    store = ConfigStore(directory: paths.storeDirectory)
+    do {
+      try FileManager.default.createDirectory(atPath: paths.storeDirectory, withIntermediateDirectories: true)
+    } catch {
+      throw ManagerStartupError("\(paths.storeDirectory): \(error)")
+    }
+    let (config, problems) = store.load()
+    group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+    loop = group.next()
+    controller = ControllerInstance(
+      settings: ControllerSettings(
+        localNode: local.name,
+        nodeIds: Dictionary(uniqueKeysWithValues: clusterConfig.nodes.map { ($0.name, $0.id.rawValue) })),
+      config: config)
+    for problem in problems { logger.warning("configuration store: \(problem)") }
+    var systemdRunner: SystemdRunner?
+    do {
+      systemdRunner = try SystemdRunner()
+    } catch {
+      logger.warning("systemd resources unavailable: \(error)")
+    }
+    systemd = systemdRunner
+    executor = Executor(ocf: OCFRunner(), systemd: systemdRunner)
+    logger.notice("node \(local.name): configuration \(config.version) loaded from \(paths.storeDirectory)")
+  }
+
+  static func wallMs() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
+
+  // MARK: - Lifecycle
+
+  public func run() throws(ManagerStartupError) -> Int32 {
+    do {
+      controlChannel = try ControlSocketServer.start(
+        path: paths.socket, group: group, maxLine: 64 << 20, logger: logger,
+        handler: ManagerControlHandler(daemon: self))
+    } catch {
+      throw ManagerStartupError("\(paths.socket): cannot listen (\(error))")
+    }
+    installSignalHandlers()
+    loop.execute { self.connectCorosync(attempt: 0) }
+    loop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { _ in
+      self.carryOut(self.controller.tick(now: Self.wallMs()))
+      self.checkShutdownProgress()
+    }
+    if let systemd {
+      let failures = systemd.failures
+      Task {
+        for await failure in failures {
+          self.loop.execute { self.unitFailed(failure) }
+        }
+      }
+    }
+    if let interval = ServiceNotifier.watchdogInterval() {
+      let nanos = max((interval / 2).nanosecondsClamped, 100_000_000)
+      loop.scheduleRepeatedTask(initialDelay: .nanoseconds(nanos), delay: .nanoseconds(nanos)) { _ in
+        ServiceNotifier.watchdog()
+      }
+    }
+    try? controlChannel?.closeFuture.wait()
+    systemd?.shutdown()
+    try? group.syncShutdownGracefully()
+    return exitCode
+  }
+
+  func connectCorosync(attempt: Int) {
+    let bootstrap = ClientBootstrap(group: group).channelInitializer { channel in
+      channel.eventLoop.makeCompletedFuture {
+        try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(LineDecoder(maxLine: 64 << 20)))
+        try channel.pipeline.syncOperations.addHandler(CorosyncEventHandler(daemon: self))
+      }
+    }
+    bootstrap.connect(unixDomainSocketPath: paths.corosyncSocket).whenComplete { result in
+      switch result {
+      case .success(let channel):
+        self.corosync = channel
+        self.send(CorosyncRequest(op: .subscribe), on: channel)
+        self.logger.notice("connected to swcorosync")
+      case .failure(let error):
+        if attempt == 0 {
+          self.logger.warning("waiting for swcorosync at \(self.paths.corosyncSocket): \(error)")
+        }
+        if attempt >= 60 {
+          self.logger.error("swcorosync is not running; giving up")
+          self.exitCode = 1
+          self.controlChannel?.close(promise: nil)
+          return
+        }
+        self.loop.scheduleTask(in: .milliseconds(500)) { self.connectCorosync(attempt: attempt + 1) }
+      }
+    }
+  }
+
+  func send<T: Encodable>(_ value: T, on channel: Channel) {
+    guard let line = ControlSocketServer.encodeLine(value) else { return }
+    channel.writeAndFlush(channel.allocator.buffer(bytes: line), promise: nil)
+  }
+
+  func installSignalHandlers() {
+    signal(SIGTERM, SIG_IGN)
+    signal(SIGINT, SIG_IGN)
+    signal(SIGPIPE, SIG_IGN)
+    for number in [SIGTERM, SIGINT] {
+      let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+      source.setEventHandler { [self] in loop.execute { self.beginShutdown() } }
+      source.resume()
+      signalSources.append(source)
+    }
+  }
+  nonisolated(unsafe) var signalSources: [any DispatchSourceSignal] = []
+
+  /// Clean stop: ask the DC to move this node's resources away, then exit once none is left here
+  /// (or stop them directly when there is no cluster to ask).
+  func beginShutdown() {
+    guard !stopping else { return }
+    stopping = true
+    ServiceNotifier.stopping()
+    logger.notice("shutting down: moving resources off this node")
+    if corosync == nil || controller.dc == nil {
+      stopAllLocal(reason: "no cluster to hand resources to") { self.finish() }
+      return
+    }
+    carryOut(controller.beginShutdown(now: Self.wallMs()))
+    // Bound the wait: if nobody takes the resources, stop them here.
+    loop.scheduleTask(in: .seconds(60)) {
+      self.stopAllLocal(reason: "timed out waiting for the DC") { self.finish() }
+    }
+  }
+
+  func checkShutdownProgress() {
+    guard stopping else { return }
+    if controller.localActiveResources.isEmpty { finish() }
+  }
+
+  func finish() {
+    guard controlChannel?.isActive == true else { return }
+    logger.notice("stopped")
+    for (_, monitor) in recurring { monitor.task?.cancel() }
+    corosync?.close(promise: nil)
+    controlChannel?.close(promise: nil)
+  }
+
+  /// Stops every resource this node runs, one by one, without the DC (shutdown, lost swcorosync).
+  func stopAllLocal(reason: String, then done: @escaping @Sendable () -> Void) {
+    let resources = controller.localActiveResources
+    if !resources.isEmpty {
+      logger.warning("stopping \(resources.joined(separator: " ")) locally: \(reason)")
+    }
+    for (_, monitor) in recurring { monitor.task?.cancel() }
+    recurring = [:]
+    let specs = resources.compactMap { resource -> OperationRequest? in
+      guard let primitive = controller.primitive(named: resource) else { return nil }
+      return OperationRequest(
+        resource: resource, agent: primitive.agent, attributes: primitive.attributes, action: "stop",
+        intervalMs: 0,
+        timeoutMs: 20_000, meta: primitive.meta)
+    }
+    let executor = self.executor
+    let loop = self.loop
+    Task {
+      for request in specs { _ = await executor.run(request) }
+      loop.execute { done() }
+    }
+  }
+
+  // MARK: - swcorosync events
+
+  func corosyncLine(_ line: [UInt8]) {
+    let decoder = JSONDecoder()
+    if let event = try? decoder.decode(CorosyncEvent.self, from: Data(line)) {
+      let now = Self.wallMs()
+      switch event.event {
+      case .view:
+        guard let status = event.status else { return }
+        carryOut(
+          controller.viewChanged(
+            members: status.members.map(\.name), lost: (event.lost ?? []).compactMap { nodeNames[$0] },
+            left: (event.left ?? []).compactMap { nodeNames[$0] }, quorate: status.quorum.quorate, now: now))
+      case .quorum:
+        if let status = event.status { carryOut(controller.quorumChanged(status.quorum.quorate, now: now)) }
+      case .message:
+        guard let payload = event.payload.flatMap({ Data(base64Encoded: $0) }), let origin = event.origin,
+          let name = nodeNames[origin]
+        else { return }
+        do {
+          let message = try decoder.decode(ControllerMessage.self, from: payload)
+          carryOut(controller.received(message, from: name, now: now))
+        } catch {
+          logger.warning("undecodable message from \(name): \(error)")
+        }
+      }
+      checkShutdownProgress()
+      return
+    }
+    if let response = try? decoder.decode(CorosyncResponse.self, from: Data(line)) {
+      if !response.ok {
+        logger.error("swcorosync refused a request: \(response.error ?? "?")")
+      } else if let status = response.status, controller.members.isEmpty, !status.members.isEmpty {
+        // The answer to subscribe: the current view.
+        carryOut(
+          controller.viewChanged(
+            members: status.members.map(\.name), lost: [], left: [], quorate: status.quorum.quorate,
+            now: Self.wallMs()))
+      }
+    }
+  }
+
+  func corosyncClosed() {
+    corosync = nil
+    guard !stopping else {
+      finish()
+      return
+    }
+    carryOut(controller.disconnected(now: Self.wallMs()))
+    logger.error("swcorosync went away: stopping local resources and exiting (systemd restarts swpacemakerd)")
+    stopping = true
+    exitCode = 1
+    stopAllLocal(reason: "lost swcorosync") { self.finish() }
+  }
+
+  // MARK: - Directives
+
+  func carryOut(_ directives: [ControllerDirective]) {
+    for directive in directives {
+      switch directive {
+      case .broadcast(let message):
+        guard let channel = corosync else { continue }
+        do {
+          let encoder = JSONEncoder()
+          encoder.outputFormatting = [.sortedKeys]
+          let payload = try encoder.encode(message)
+          send(CorosyncRequest(op: .send, payload: payload.base64EncodedString()), on: channel)
+        } catch {
+          logger.error("cannot encode a message: \(error)")
+        }
+      case .execute(let request):
+        execute(request)
+      case .persist(let config):
+        do {
+          try store.save(config)
+          _ = try? store.prune(keep: ConfigStore.defaultRetention)
+        } catch {
+          logger.error("cannot persist configuration \(config.version): \(error)")
+        }
+      case .reply(let token, let response):
+        clients[token]?.send(response)
+      case .log(let level, let text):
+        switch level {
+        case .info: logger.info("\(text)")
+        case .notice: logger.notice("\(text)")
+        case .warning: logger.warning("\(text)")
+        case .error: logger.error("\(text)")
+        }
+      }
+    }
+  }
+
+  func operationRequest(_ spec: ActionSpec) -> OperationRequest {
+    OperationRequest(
+      resource: spec.resource, agent: spec.agent, attributes: spec.attributes, action: spec.action,
+      intervalMs: spec.intervalMs, timeoutMs: spec.timeoutMs, meta: spec.meta)
+  }
+
+  func execute(_ request: ActionRequest) {
+    let spec = request.spec
+    if spec.action == "stop" || spec.action == "demote" || spec.action == "start" {
+      for (key, monitor) in recurring where monitor.spec.resource == spec.resource {
+        monitor.task?.cancel()
+        recurring[key] = nil
+      }
+    }
+    let executor = self.executor
+    let operation = operationRequest(spec)
+    logger.info("\(spec.action) \(spec.resource)\(spec.intervalMs > 0 ? " every \(spec.intervalMs) ms" : "")")
+    Task {
+      let result = await executor.run(operation)
+      self.loop.execute {
+        self.completed(request, result)
+        if spec.intervalMs > 0 && result.status == .done
+          && (result.rc.rawValue == 0 || result.rc.rawValue == 8)
+        {
+          self.startRecurring(spec, lastRc: result.rc.rawValue)
+        }
+      }
+    }
+  }
+
+  func completed(_ request: ActionRequest, _ result: OperationResult) {
+    let status: String =
+      switch result.status {
+      case .done: "done"
+      case .timedOut: "timeout"
+      case .notInstalled: "not-installed"
+      case .error: "error"
+      }
+    let output = [result.output, result.errorOutput].filter { !$0.isEmpty }.joined(separator: "\n")
+    logger.notice(
+      "\(request.spec.action) \(request.spec.resource)\(request.spec.intervalMs > 0 ? " (monitor \(request.spec.intervalMs) ms)" : ""): \(result.summary)"
+    )
+    carryOut(
+      controller.operationCompleted(
+        request, rc: result.rc.rawValue, status: status, durationMs: result.durationMs, output: output,
+        now: Self.wallMs()))
+  }
+
+  /// A recurring monitor: runs every interval; reports only when the result turns into a failure.
+  func startRecurring(_ spec: ActionSpec, lastRc: Int) {
+    let key = "\(spec.resource)#\(spec.key)"
+    recurring[key]?.task?.cancel()
+    let interval = Int64(spec.intervalMs)
+    let task = loop.scheduleRepeatedTask(
+      initialDelay: .milliseconds(interval), delay: .milliseconds(interval)
+    ) { _ in
+      self.runRecurring(key)
+    }
+    recurring[key] = RecurringMonitor(spec: spec, task: task, lastRc: lastRc)
+  }
+
+  func runRecurring(_ key: String) {
+    guard var monitor = recurring[key], !monitor.running else { return }
+    monitor.running = true
+    recurring[key] = monitor
+    let executor = self.executor
+    let operation = operationRequest(monitor.spec)
+    Task {
+      let result = await executor.run(operation)
+      self.loop.execute {
+        guard var current = self.recurring[key] else { return }
+        current.running = false
+        let rc = result.status == .done ? result.rc.rawValue : 1
+        let failed = !(rc == 0 || rc == 8)
+        if failed && current.lastRc != rc {
+          current.task?.cancel()
+          self.recurring[key] = nil
+          self.logger.warning("\(current.spec.resource) monitor failed: \(result.summary)")
+          self.carryOut(
+            self.controller.recurringFailed(
+              current.spec, rc: rc, output: result.output + result.errorOutput, now: Self.wallMs()))
+          return
+        }
+        current.lastRc = rc
+        self.recurring[key] = current
+      }
+    }
+  }
+
+  /// systemd told us a unit we run failed: report at once (the monitor is only the safety net).
+  func unitFailed(_ failure: UnitFailure) {
+    guard let (key, monitor) = recurring.first(where: { $0.value.spec.resource == failure.resource }) else {
+      return
+    }
+    monitor.task?.cancel()
+    recurring[key] = nil
+    logger.warning(
+      "\(failure.resource) (\(failure.unit)) \(failure.kind.rawValue): \(failure.activeState)/\(failure.subState)"
+    )
+    carryOut(
+      controller.recurringFailed(
+        monitor.spec, rc: 7, output: "unit \(failure.kind.rawValue)", now: Self.wallMs()))
+  }
+
+  // MARK: - Clients
+
+  func clientRequest(_ request: ManagerRequest, from client: ControlClient) {
+    clientCounter += 1
+    clients[clientCounter] = client
+    carryOut(controller.clientRequest(token: clientCounter, request, now: Self.wallMs()))
+  }
+
+  func clientClosed(_ client: ControlClient) {
+    clients = clients.filter { $0.value != client }
+  }
+}
+
+/// Lines from the swcorosync connection.
+final class CorosyncEventHandler: ChannelInboundHandler {
+  typealias InboundIn = ByteBuffer
+  let daemon: ResourceManagerDaemon
+  init(daemon: ResourceManagerDaemon) { self.daemon = daemon }
+  func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+    let buffer = unwrapInboundIn(data)
+    daemon.corosyncLine(Array(buffer.readableBytesView))
+  }
+  func channelInactive(context: ChannelHandlerContext) {
+    daemon.corosyncClosed()
+  }
+}
+
+/// swpacemakerd's control socket.
+struct ManagerControlHandler: ControlRequestHandler {
+  let daemon: ResourceManagerDaemon
+  func handle(line: [UInt8], from client: ControlClient) {
+    guard let request = try? JSONDecoder().decode(ManagerRequest.self, from: Data(line)) else {
+      client.send(ManagerResponse(ok: false, error: "malformed request: expected one JSON object per line"))
+      return
+    }
+    daemon.loop.execute { self.daemon.clientRequest(request, from: client) }
+  }
+  func closed(_ client: ControlClient) { daemon.loop.execute { self.daemon.clientClosed(client) } }
+  func unreadable(_ client: ControlClient) {
+    client.send(ManagerResponse(ok: false, error: "request line too long or unreadable"))
+  }
+}

@@ -1,0 +1,250 @@
+import ArgumentParser
+import ResourceManager
+import ResourceModel
+
+extension Swpcs {
+  struct Node: ParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "Put nodes into standby or maintenance, and set node attributes.",
+      subcommands: [
+        Standby.self, Unstandby.self, Maintenance.self, Unmaintenance.self, AttributeCommand.self,
+      ])
+  }
+}
+
+struct NodeSelection: ParsableArguments {
+  @Argument(help: "Node names (default: this node).") var nodes: [String] = []
+  @Flag(help: "All nodes.") var all = false
+  func resolve(_ status: ManagerStatus) -> [String] {
+    if all { return knownNodes(status) }
+    return nodes.isEmpty ? [status.localNode] : nodes
+  }
+}
+
+func setNodeAttribute(_ what: String, _ selection: NodeSelection, name: String, value: String?) {
+  editConfiguration(what) { config, status throws(ConfigEditError) in
+    let known = knownNodes(status)
+    for node in selection.resolve(status) {
+      try ConfigEdits.setNodeAttribute(&config, node: node, name: name, value: value, knownNodes: known)
+    }
+  }
+}
+
+extension Swpcs.Node {
+  struct Standby: ParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "Move resources off the nodes and keep them off.")
+    @OptionGroup var selection: NodeSelection
+    func run() throws { setNodeAttribute("node standby", selection, name: "standby", value: "on") }
+  }
+  struct Unstandby: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Let the nodes run resources again.")
+    @OptionGroup var selection: NodeSelection
+    func run() throws { setNodeAttribute("node unstandby", selection, name: "standby", value: nil) }
+  }
+  struct Maintenance: ParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "Stop managing resources on the nodes (they keep running).")
+    @OptionGroup var selection: NodeSelection
+    func run() throws { setNodeAttribute("node maintenance", selection, name: "maintenance", value: "on") }
+  }
+  struct Unmaintenance: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Manage resources on the nodes again.")
+    @OptionGroup var selection: NodeSelection
+    func run() throws { setNodeAttribute("node unmaintenance", selection, name: "maintenance", value: nil) }
+  }
+  struct AttributeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+      commandName: "attribute", abstract: "Show or set node attributes: [NODE [NAME=VALUE...]].")
+    @Argument var node: String?
+    @Argument var pairs: [String] = []
+    func run() throws {
+      guard let node, !pairs.isEmpty else {
+        let status = managerStatus()
+        for n in status.config.nodes where node == nil || n.name == node {
+          print(
+            "\(n.name): "
+              + n.attributes.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+          )
+        }
+        return
+      }
+      let values = parsePairs(pairs, context: "node attribute")
+      editConfiguration("node attribute") { config, status throws(ConfigEditError) in
+        for (k, v) in values {
+          try ConfigEdits.setNodeAttribute(
+            &config, node: node, name: k, value: v.isEmpty ? nil : v, knownNodes: knownNodes(status))
+        }
+      }
+    }
+  }
+}
+
+extension Swpcs {
+  struct Property: ParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "Cluster properties (Pacemaker names; stonith-enabled = fencing-enabled).",
+      subcommands: [Set.self, Unset.self, Config.self])
+  }
+}
+
+extension Swpcs.Property {
+  struct Set: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "NAME=VALUE...")
+    @Argument var pairs: [String]
+    func run() throws {
+      let values = parsePairs(pairs, context: "property set")
+      editConfiguration("property set") { config, _ throws(ConfigEditError) in
+        for (k, v) in values { try ConfigEdits.setProperty(&config, name: k, value: v) }
+      }
+    }
+  }
+  struct Unset: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "NAME...")
+    @Argument var names: [String]
+    func run() throws {
+      editConfiguration("property unset") { config, _ throws(ConfigEditError) in
+        for k in names { try ConfigEdits.setProperty(&config, name: k, value: "") }
+      }
+    }
+  }
+  struct Config: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Show the properties that are set.")
+    @OptionGroup var global: GlobalOptions
+    func run() throws {
+      let props = managerStatus().config.properties
+      switch global.output {
+      case .json: printJSON(props)
+      case .text:
+        print("Cluster Properties:")
+        for (k, v) in props.sorted(by: { $0.key < $1.key }) { print("  \(k): \(v)") }
+      }
+    }
+  }
+}
+
+extension Swpcs {
+  struct Constraint: ParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "Location, colocation and order constraints.",
+      subcommands: [Location.self, Colocation.self, Order.self, Delete.self, Config.self])
+  }
+}
+
+extension Swpcs.Constraint {
+  struct Location: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "RESOURCE prefers|avoids NODE[=SCORE]...")
+    @Argument var resource: String
+    @Argument var verb: String
+    @Argument var nodes: [String]
+    func run() throws {
+      guard verb == "prefers" || verb == "avoids" else {
+        fail("constraint location: expected 'prefers' or 'avoids', got '\(verb)'")
+      }
+      editConfiguration("constraint location") { config, status throws(ConfigEditError) in
+        for word in nodes {
+          let parts = word.split(separator: "=", maxSplits: 1).map(String.init)
+          var score = Score.infinity
+          if parts.count == 2 {
+            guard let s = Score(parsing: parts[1]) else {
+              throw ConfigEditError("invalid score '\(parts[1])'")
+            }
+            score = s
+          }
+          if verb == "avoids" { score = -score }
+          try ConfigEdits.addLocation(
+            &config, resource: resource, node: parts[0], score: score, knownNodes: knownNodes(status))
+        }
+      }
+    }
+  }
+  struct Colocation: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "add A with B [SCORE|score=SCORE]")
+    @Argument var words: [String]
+    func run() throws {
+      guard words.count >= 4, words[0] == "add", words[2] == "with" else {
+        fail("usage: swpcs constraint colocation add A with B [score=SCORE]")
+      }
+      var score = Score.infinity
+      if words.count > 4 {
+        let text = words[4].hasPrefix("score=") ? String(words[4].dropFirst(6)) : words[4]
+        guard let s = Score(parsing: text) else { fail("invalid score '\(text)'") }
+        score = s
+      }
+      editConfiguration("constraint colocation") { config, _ throws(ConfigEditError) in
+        try ConfigEdits.addColocation(&config, resource: words[1], with: words[3], score: score)
+      }
+    }
+  }
+  struct Order: ParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "[ACTION] A then [ACTION] B [kind=K] [symmetrical=B]")
+    @Argument var words: [String]
+    func run() throws {
+      let actions = ["start", "stop", "promote", "demote"]
+      var w = words
+      var options: [String: String] = [:]
+      while let last = w.last, last.contains("=") {
+        let kv = last.split(separator: "=", maxSplits: 1).map(String.init)
+        options[kv[0]] = kv.count > 1 ? kv[1] : ""
+        w.removeLast()
+      }
+      guard let thenIndex = w.firstIndex(of: "then") else {
+        fail("usage: swpcs constraint order [ACTION] A then [ACTION] B [kind=Mandatory|Optional|Serialize]")
+      }
+      let left = Array(w[..<thenIndex])
+      let right = Array(w[(thenIndex + 1)...])
+      func split(_ part: [String]) -> (String, String) {
+        if part.count == 2, actions.contains(part[0]) { return (part[0], part[1]) }
+        if part.count == 1 { return ("start", part[0]) }
+        fail("constraint order: cannot read '\(part.joined(separator: " "))'")
+      }
+      let (firstAction, first) = split(left)
+      let (thenAction, then) = split(right)
+      let kind = OrderConstraint.Kind(rawValue: options["kind"] ?? "Mandatory")
+      guard let kind else { fail("kind must be Mandatory, Optional or Serialize") }
+      let symmetrical = options["symmetrical"].map(isTrue) ?? true
+      editConfiguration("constraint order") { config, _ throws(ConfigEditError) in
+        try ConfigEdits.addOrder(
+          &config, first: first, firstAction: firstAction, then: then, thenAction: thenAction, kind: kind,
+          symmetrical: symmetrical)
+      }
+    }
+  }
+  struct Delete: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Delete constraints by id.")
+    @Argument var ids: [String]
+    func run() throws {
+      editConfiguration("constraint delete") { config, _ throws(ConfigEditError) in
+        for id in ids { try ConfigEdits.deleteConstraint(&config, id: id) }
+      }
+    }
+  }
+  struct Config: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Show constraints.")
+    @OptionGroup var global: GlobalOptions
+    func run() throws {
+      let c = managerStatus().config.constraints
+      switch global.output {
+      case .json: printJSON(c)
+      case .text:
+        print("Location Constraints:")
+        for l in c.locations {
+          print(
+            "  Resource: \(l.resource)\n    \(l.score.value >= 0 ? "Enabled on" : "Disabled on"): \(l.node ?? "(rule)") (score:\(l.score)) (id:\(l.id))"
+          )
+        }
+        print("Colocation Constraints:")
+        for o in c.colocations {
+          print("  \(o.resource) with \(o.withResource) (score:\(o.score)) (id:\(o.id))")
+        }
+        print("Order Constraints:")
+        for o in c.orders {
+          print(
+            "  \(o.firstAction) \(o.first) then \(o.thenAction) \(o.then) (kind:\(o.kind.rawValue)) (id:\(o.id))"
+          )
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,325 @@
+import ArgumentParser
+import ControlClient
+import ControlProtocol
+import Foundation
+import ResourceManager
+import ResourceModel
+
+extension Swpcs {
+  struct Status: ParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "Cluster status in the pcs layout (--output json for scripts).",
+      subcommands: [Full.self, Resources.self, Nodes.self, QuorumStatus.self],
+      defaultSubcommand: Full.self)
+  }
+}
+
+extension Swpcs.Status {
+  struct Full: ParsableCommand {
+    static let configuration = CommandConfiguration(
+      commandName: "cluster", abstract: "Everything (the default).")
+    @OptionGroup var global: GlobalOptions
+    @Flag(help: "Show more detail.") var full = false
+    func run() throws {
+      let status = managerStatus()
+      let coro = corosyncStatusIfRunning()
+      let nodeIds = Dictionary(uniqueKeysWithValues: (coro?.nodes ?? []).map { ($0.name, $0.id) })
+      switch global.output {
+      case .json: printJSON(StatusJSON.make(status, cluster: coro?.cluster, nodeIds: nodeIds))
+      case .text: print(StatusText.render(status, corosync: coro, full: full, now: Date()), terminator: "")
+      }
+    }
+  }
+  struct Resources: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Resources only.")
+    func run() throws { print(StatusText.resources(managerStatus()), terminator: "") }
+  }
+  struct Nodes: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Nodes only.")
+    func run() throws {
+      print(StatusText.nodes(managerStatus(), corosync: corosyncStatusIfRunning()), terminator: "")
+    }
+  }
+  struct QuorumStatus: ParsableCommand {
+    static let configuration = CommandConfiguration(
+      commandName: "quorum", abstract: "Same as: swpcs quorum status.")
+    @OptionGroup var global: GlobalOptions
+    func run() throws {
+      var command = Swpcs.Quorum.Status()
+      command.global = global
+      try command.run()
+    }
+  }
+}
+
+func corosyncStatusIfRunning() -> CorosyncStatus? {
+  guard let client = try? UnixSocketClient(path: corosyncSocketPathInUse, timeout: .seconds(5)),
+    let response = try? client.request(CorosyncRequest(op: .status), as: CorosyncResponse.self)
+  else { return nil }
+  return response.status
+}
+
+/// Where each primitive runs, derived from the replicated state.
+struct ResourcePlacement {
+  var id: String
+  var agent: AgentSpec
+  var group: String?
+  var roles: [(node: String, state: ResourceNodeState)]
+  var disabled: Bool
+  var unmanaged: Bool
+
+  static func all(_ status: ManagerStatus) -> [ResourcePlacement] {
+    var out: [ResourcePlacement] = []
+    func add(_ p: Primitive, group: String?, parentMeta: [String: String]) {
+      let nodes = status.state.resources[p.id] ?? [:]
+      let active = nodes.filter { $0.value.role != .stopped && $0.value.role != .unknown }
+        .sorted { $0.key < $1.key }.map { (node: $0.key, state: $0.value) }
+      let targetRole = p.meta["target-role"] ?? parentMeta["target-role"]
+      let managed =
+        p.meta["is-managed"] ?? parentMeta["is-managed"] ?? status.config.resourceDefaults["is-managed"]
+      out.append(
+        ResourcePlacement(
+          id: p.id, agent: p.agent, group: group, roles: active,
+          disabled: targetRole?.lowercased() == "stopped",
+          unmanaged: managed.map { ["false", "no", "0", "off"].contains($0.lowercased()) } ?? false))
+    }
+    for resource in status.config.resources {
+      switch resource {
+      case .primitive(let p): add(p, group: nil, parentMeta: [:])
+      case .group(let g): for m in g.members { add(m, group: g.id, parentMeta: g.meta) }
+      case .clone(let c):
+        switch c.child {
+        case .primitive(let p): add(p, group: nil, parentMeta: c.meta)
+        case .group(let g):
+          for m in g.members { add(m, group: g.id, parentMeta: c.meta.merging(g.meta) { $1 }) }
+        }
+      }
+    }
+    return out
+  }
+
+  var role: String {
+    if roles.contains(where: { $0.state.failed }) { return "FAILED" }
+    if roles.isEmpty { return "Stopped" }
+    if roles.contains(where: { $0.state.role == .promoted }) { return "Promoted" }
+    return "Started"
+  }
+}
+
+/// The `--output json` schema of `swpcs status` (documented in swpcs(8); keep it stable).
+struct StatusJSON: Encodable {
+  struct Node: Encodable {
+    var name: String
+    var id: UInt32?
+    var state: String
+  }
+  struct Resource: Encodable {
+    var id: String
+    var agent: String
+    var role: String
+    var node: String?
+    var nodes: [String]
+    var group: String?
+    var failcount: [String: Int]
+    var managed: Bool
+    var disabled: Bool
+    // Absent values are written as null: scripts rely on every key being present.
+    func encode(to encoder: any Encoder) throws {
+      var c = encoder.container(keyedBy: Keys.self)
+      try c.encode(id, forKey: .id)
+      try c.encode(agent, forKey: .agent)
+      try c.encode(role, forKey: .role)
+      try c.encode(node, forKey: .node)
+      try c.encode(nodes, forKey: .nodes)
+      try c.encode(group, forKey: .group)
+      try c.encode(failcount, forKey: .failcount)
+      try c.encode(managed, forKey: .managed)
+      try c.encode(disabled, forKey: .disabled)
+    }
+    enum Keys: String, CodingKey { case id, agent, role, node, nodes, group, failcount, managed, disabled }
+  }
+  var cluster: String?
+  var dc: String?
+  var quorate: Bool
+  var configVersion: String
+  var nodes: [Node]
+  var resources: [Resource]
+  var transition: [String]
+  var warnings: [String]
+
+  func encode(to encoder: any Encoder) throws {
+    var c = encoder.container(keyedBy: Keys.self)
+    try c.encode(cluster, forKey: .cluster)
+    try c.encode(dc, forKey: .dc)
+    try c.encode(quorate, forKey: .quorate)
+    try c.encode(configVersion, forKey: .configVersion)
+    try c.encode(nodes, forKey: .nodes)
+    try c.encode(resources, forKey: .resources)
+    try c.encode(transition, forKey: .transition)
+    try c.encode(warnings, forKey: .warnings)
+  }
+  enum Keys: String, CodingKey {
+    case cluster, dc, quorate, configVersion, nodes, resources, transition, warnings
+  }
+
+  static func make(_ s: ManagerStatus, cluster: String?, nodeIds: [String: UInt32]) -> StatusJSON {
+    let names = Set(nodeIds.keys).union(s.members).union(s.state.nodes.map(\.name)).sorted()
+    let nodes = names.map { name in
+      Node(name: name, id: nodeIds[name], state: nodeState(s, name).lowercased())
+    }
+    let resources = ResourcePlacement.all(s).map { p in
+      var failcount: [String: Int] = [:]
+      for (node, state) in s.state.resources[p.id] ?? [:] where state.totalFailCount > 0 {
+        failcount[node] = state.totalFailCount
+      }
+      return Resource(
+        id: p.id, agent: p.agent.description, role: p.role, node: p.roles.first?.node,
+        nodes: p.roles.map(\.node),
+        group: p.group, failcount: failcount, managed: !p.unmanaged, disabled: p.disabled)
+    }
+    return StatusJSON(
+      cluster: cluster, dc: s.dc, quorate: s.quorate, configVersion: s.config.version.description,
+      nodes: nodes,
+      resources: resources, transition: s.transition, warnings: StatusText.warnings(s))
+  }
+}
+
+/// online | offline | standby | maintenance | unclean
+func nodeState(_ s: ManagerStatus, _ name: String) -> String {
+  let attributes = s.config.nodes.first { $0.name == name }?.attributes ?? [:]
+  let membership = s.state.nodes.first { $0.name == name }?.membership
+  if membership == .unclean { return "unclean" }
+  guard s.members.contains(name), s.joined.contains(name) else { return "offline" }
+  if attributes["maintenance"].map(isTrue) == true { return "maintenance" }
+  if attributes["standby"].map(isTrue) == true { return "standby" }
+  return "online"
+}
+
+func isTrue(_ v: String) -> Bool { ["true", "on", "yes", "1", "y"].contains(v.lowercased()) }
+
+/// The pcs status text layout.
+enum StatusText {
+  static func render(_ s: ManagerStatus, corosync: CorosyncStatus?, full: Bool, now: Date) -> String {
+    let formatter = DateFormatter()
+    formatter.locale = Locale(identifier: "en_US_POSIX")
+    formatter.dateFormat = "EEE MMM d HH:mm:ss yyyy"
+    var out = "Cluster name: \(corosync?.cluster ?? "?")\n"
+    let placements = ResourcePlacement.all(s)
+    out += "Cluster Summary:\n"
+    out += "  * Stack: swcorosync\n"
+    if let dc = s.dc {
+      out += "  * Current DC: \(dc) - partition \(s.quorate ? "with" : "WITHOUT") quorum\n"
+    } else {
+      out += "  * Current DC: NONE\n"
+    }
+    out += "  * Last updated: \(formatter.string(from: now)) on \(s.localNode)\n"
+    if let change = s.lastChange {
+      out +=
+        "  * Last change:  \(formatter.string(from: Date(timeIntervalSince1970: Double(change) / 1000)))\n"
+    }
+    let nodeCount = corosync?.nodes.count ?? Set(s.members + s.state.nodes.map(\.name)).count
+    out += "  * \(nodeCount) node\(nodeCount == 1 ? "" : "s") configured\n"
+    out += "  * \(placements.count) resource instance\(placements.count == 1 ? "" : "s") configured\n\n"
+    out += nodes(s, corosync: corosync)
+    out += "\n" + resources(s)
+    let failures = s.recentFailures
+    if !failures.isEmpty {
+      out += "\nFailed Resource Actions:\n"
+      for f in failures.suffix(full ? 50 : 10) {
+        let when = formatter.string(from: Date(timeIntervalSince1970: Double(f.at)))
+        out +=
+          "  * \(f.spec.resource)_\(f.spec.key) on \(f.node) '\(rcText(f.rc, f.status))' (\(f.rc)): call at \(when)\n"
+      }
+    }
+    let warnings = warnings(s)
+    if !warnings.isEmpty {
+      out += "\nWarnings:\n" + warnings.map { "  * \($0)\n" }.joined()
+    }
+    if full && !s.transition.isEmpty {
+      out += "\nTransition in progress:\n" + s.transition.map { "  * \($0)\n" }.joined()
+    }
+    out += "\nDaemon Status:\n"
+    out += "  swcorosync: \(corosync == nil ? "not running" : "active")\n"
+    out += "  swpacemakerd: active\n"
+    return out
+  }
+
+  static func nodes(_ s: ManagerStatus, corosync: CorosyncStatus?) -> String {
+    let names = Set((corosync?.nodes.map(\.name) ?? []) + s.members + s.state.nodes.map(\.name)).sorted()
+    var groups: [String: [String]] = [:]
+    for name in names { groups[nodeState(s, name), default: []].append(name) }
+    var out = "Node List:\n"
+    let order: [(String, String)] = [
+      ("online", "Online"), ("standby", "Node %@: standby"), ("maintenance", "Node %@: maintenance"),
+      ("offline", "OFFLINE"), ("unclean", "Node %@: UNCLEAN (offline)"),
+    ]
+    for (key, label) in order {
+      guard let list = groups[key], !list.isEmpty else { continue }
+      if label.contains("%@") {
+        for n in list { out += "  * " + label.replacingOccurrences(of: "%@", with: n) + "\n" }
+      } else {
+        out += "  * \(label): [ \(list.joined(separator: " ")) ]\n"
+      }
+    }
+    return out
+  }
+
+  static func resources(_ s: ManagerStatus) -> String {
+    var out = "Full List of Resources:\n"
+    let placements = ResourcePlacement.all(s)
+    if placements.isEmpty { return out + "  * No resources\n" }
+    var currentGroup: String?
+    for p in placements {
+      if p.group != currentGroup {
+        currentGroup = p.group
+        if let g = p.group { out += "  * Resource Group: \(g):\n" }
+      }
+      let indent = p.group == nil ? "  * " : "    * "
+      var state: String
+      switch (p.role, p.roles.count) {
+      case ("Stopped", _): state = "Stopped" + (p.disabled ? " (disabled)" : "")
+      case (_, 1): state = "\(p.role) \(p.roles[0].node)"
+      default: state = "\(p.role) [ \(p.roles.map(\.node).joined(separator: " ")) ]"
+      }
+      if p.unmanaged { state += " (unmanaged)" }
+      out += "\(indent)\(p.id)\t(\(p.agent)):\t \(state)\n"
+    }
+    return out
+  }
+
+  static func warnings(_ s: ManagerStatus) -> [String] {
+    var out: [String] = []
+    let fencing = (s.config.properties["stonith-enabled"] ?? "true")
+    let devices = ResourcePlacement.all(s).filter { $0.agent.standard == .stonith }
+    if isTrue(fencing) && devices.isEmpty && !s.config.resources.isEmpty {
+      out.append("No fencing devices are configured while fencing is enabled: resources will not start.")
+      out.append(
+        "Configure one (swpcs stonith create ...) or disable fencing: swpcs property set stonith-enabled=false"
+      )
+    }
+    for c in s.config.constraints.locations where c.id.hasPrefix("cli-") {
+      out.append("Leftover move/ban constraint \(c.id) — remove with: swpcs resource clear \(c.resource)")
+    }
+    if !s.connectedToCorosync {
+      out.append("swpacemakerd is not connected to swcorosync: this node is not a cluster member")
+    }
+    return out + s.notes
+  }
+
+  static func rcText(_ rc: Int, _ status: String) -> String {
+    if status == "timeout" { return "Timed Out" }
+    switch rc {
+    case 0: return "ok"
+    case 1: return "error"
+    case 2: return "invalid parameter"
+    case 3: return "unimplemented feature"
+    case 4: return "insufficient privileges"
+    case 5: return "not installed"
+    case 6: return "not configured"
+    case 7: return "not running"
+    case 8: return "promoted"
+    case 9: return "promoted (failed)"
+    default: return "error"
+    }
+  }
+}
