@@ -1,0 +1,193 @@
+import ResourceModel
+
+/// Folding `ClusterState` into resource flags the way Pacemaker's status unpacking does: where each
+/// resource is active, what failed and how that failure is handled (`on-fail`), fail counts after
+/// `failure-timeout`, and the bans and fencing that failures imply.
+extension Cluster {
+  mutating func unpackStatus(_ state: ClusterState) {
+    let states = instanceStates(state)
+    for n in statusOrder {
+      // Without fencing, the history of a node that is not up is never read: its resources are
+      // treated as stopped and recovered elsewhere at once.
+      if !options.fencingEnabled && !nodes[n].online { continue }
+      for r in primitives {
+        if let s = states[r]?[n] { unpack(r, n, s) }
+      }
+    }
+  }
+
+  /// The state of every primitive per node index. Anonymous clone instances are matched to nodes:
+  /// an instance per node where the clone is active (`rsc:N` keeps its number when free), and every
+  /// instance learns where the clone is known to be stopped.
+  private func instanceStates(_ state: ClusterState) -> [Int: [Int: ResourceNodeState]] {
+    var result: [Int: [Int: ResourceNodeState]] = [:]
+    func byNode(_ id: String) -> [Int: ResourceNodeState] {
+      var out: [Int: ResourceNodeState] = [:]
+      for (name, s) in state.resources[id] ?? [:] { if let n = nodeIndex[name] { out[n] = s } }
+      return out
+    }
+    for r in rscs.indices where rscs[r].variant == .clone {
+      let instances = rscs[r].children
+      guard let first = instances.first else { continue }
+      let members = { (i: Int) -> [Int] in rscs[i].isPrimitive ? [i] : rscs[i].children }
+      let bases = members(first).map { String(rscs[$0].id.prefix { $0 != ":" }) }
+      let keys = bases.map { base in
+        state.resources.keys.filter { $0 == base || $0.hasPrefix(base + ":") }.sorted()
+      }
+      var used = Set<Int>()
+      for n in nodes.indices {
+        var perBase: [ResourceNodeState?] = []
+        var hint: Int?
+        for (b, base) in bases.enumerated() {
+          var best: ResourceNodeState?
+          for id in keys[b] {
+            guard let s = state.resources[id]?[nodes[n].name] else { continue }
+            if best.map({ Role(s.role) > Role($0.role) || (s.failed && !$0.failed) }) ?? true {
+              best = s
+              hint = Int(id.dropFirst(base.count + 1))
+            }
+          }
+          perBase.append(best)
+        }
+        let active = perBase.contains { $0.map { Role($0.role) > .stopped || $0.failed } ?? false }
+        var targets = Array(instances.indices)
+        if active {
+          let free = targets.filter { !used.contains($0) }
+          guard let pick = hint.flatMap({ free.contains($0) ? $0 : nil }) ?? free.first else { continue }
+          used.insert(pick)
+          targets = [pick]
+        }
+        for i in targets {
+          for (m, member) in members(instances[i]).enumerated() {
+            if let s = perBase[m] { result[member, default: [:]][n] = s }
+          }
+        }
+      }
+    }
+    for r in primitives where !isAnonymousCloneInstance(r) { result[r] = byNode(rscs[r].id) }
+    return result
+  }
+
+  /// The failed operation as (name, interval): given, or inferred from the state.
+  private func failedOperation(_ r: Int, _ s: ResourceNodeState) -> (name: String, intervalMs: Int) {
+    if s.stopFailed { return ("stop", 0) }
+    if let key = s.failedOperation { return Value.operationKey(key) }
+    if Role(s.role) < .started { return ("start", 0) }
+    let monitor = rscs[r].operations.first { $0.name == "monitor" && $0.intervalMs > 0 }
+    return ("monitor", monitor?.intervalMs ?? 0)
+  }
+
+  /// `on-fail` for a failed operation: resolved by the state's producer, else from the operation's
+  /// configuration, else Pacemaker's default (fence for stops when fencing is on, block without).
+  private func onFail(_ r: Int, _ s: ResourceNodeState, _ op: (name: String, intervalMs: Int)) -> OnFail {
+    if let given = OnFail(s.onFail, fencingEnabled: options.fencingEnabled) { return given }
+    let spec = rscs[r].operations.first { $0.name == op.name && $0.intervalMs == op.intervalMs }
+    let text = spec?.onFail ?? config.operationDefaults["on-fail"]
+    if let configured = OnFail(text, fencingEnabled: options.fencingEnabled) { return configured }
+    if op.name == "stop" { return options.fencingEnabled ? .fence : .block }
+    return .restart
+  }
+
+  private mutating func unpack(_ r: Int, _ n: Int, _ s: ResourceNodeState) {
+    let banTarget = isAnonymousCloneInstance(r) ? top(r) : r
+    if s.fatalError { addLocation(banTarget, node: nil, score: -Value.infinity) }
+    if s.hardError { addLocation(banTarget, node: n, score: -Value.infinity) }
+
+    var role = Role(s.role)
+    var failed = s.failed || s.stopFailed || s.blocked
+    let op = failedOperation(r, s)
+    // The failure's handling; stop, ban, standby and fence outlive a later success of the operation.
+    var policy =
+      OnFail(s.onFail, fencingEnabled: options.fencingEnabled) ?? (failed ? onFail(r, s, op) : .ignore)
+    if s.blocked { policy = max(policy, .block) }
+    if !failed && ![.stop, .ban, .standby, .fence].contains(policy) { policy = .ignore }
+    var count = s.failCounts.values.reduce(0) { Value.add($0, $1) }
+    if failed && op.name == "start" && options.startFailureIsFatal { count = Value.infinity }
+
+    // failure-timeout: an old failure no longer counts, and its fail count is cleared.
+    let timeout = rscs[r].failureTimeout
+    if timeout > 0, let last = s.lastFailure, now > last + timeout, policy != .block,
+      !s.hardError, !s.fatalError
+    {
+      if count > 0 && nodes[n].online { clearFailures.append((r, n)) }
+      count = 0
+      if !s.stopFailed {
+        if failed && (op.name == "start" || (op.name == "monitor" && op.intervalMs == 0)) { role = .stopped }
+        failed = false
+        policy = .ignore
+      }
+    }
+    rscs[r].failCounts[n] = count
+    if role != .unknown || failed { rscs[r].probed.insert(n) }
+
+    if failed && policy == .ignore {
+      // on-fail=ignore: Pacemaker pretends the operation succeeded.
+      rscs[r].ignoreFailure = true
+      failed = false
+      if op.name == "stop" { role = .stopped } else if op.name == "start" { role = max(role, .started) }
+    }
+    if failed {
+      if role < .started && !s.hardError { role = .started }  // a failed action may leave it active
+      if op.name == "stop" { addLocation(r, node: n, score: -Value.infinity) }
+    }
+    if policy == .stop {
+      setNextRole(r, .stopped, reason: "on-fail=stop")
+      addLocation(banTarget, node: nil, score: -Value.infinity)
+    }
+
+    let knownActive = role > .stopped
+    if knownActive && !nodes[n].online && !nodes[n].maintenance && rscs[r].managed && options.fencingEnabled {
+      markUnclean(n, reason: "\(rscs[r].id) is thought to be active there")
+    }
+    var handling = policy
+    if nodes[n].unclean { handling = .ignore }  // fencing will recover it
+    switch handling {
+    case .fence: markUnclean(n, reason: "\(rscs[r].id) failed there")
+    case .standby: nodes[n].standby = true
+    case .block:
+      rscs[r].managed = false
+      rscs[r].blocked = true
+    case .ban: addLocation(r, node: n, score: -Value.infinity)
+    case .ignore, .demote, .restart, .stop: break
+    }
+    rscs[r].activeMonitors[n] = Set(s.activeMonitors)
+    guard knownActive else { return }
+    if !rscs[r].activeNodes.contains(n) { rscs[r].activeNodes.append(n) }
+    rscs[r].origRole = max(rscs[r].origRole, role)
+    if nodes[n].maintenance {
+      rscs[r].managed = false
+      rscs[r].inMaintenance = true
+    }
+    switch handling {
+    case .ignore: break
+    case .demote, .block: rscs[r].failed = true
+    default:
+      rscs[r].failed = true
+      rscs[r].stopIfFailed = true
+    }
+    if !rscs[r].managed {
+      addLocation(r, node: n, score: Value.infinity)
+    } else if rscs[r].activeNodes.count > 1 {
+      switch rscs[r].multipleActive {
+      case .stopOnly: addLocation(r, node: nil, score: -Value.infinity)
+      case .block:
+        // A group that blocks on multiple activity blocks as a whole.
+        let group = rscs[r].parent.flatMap { rscs[$0].variant == .group ? $0 : nil }
+        let block = group.map { rscs[$0].meta["multiple-active"]?.lowercased() == "block" } == true
+        for m in block ? rscs[group!].children : [r] {
+          rscs[m].managed = false
+          rscs[m].blocked = true
+        }
+      case .stopStart: break
+      }
+    }
+  }
+
+  /// Lowers the next role (a requested or failure-imposed role never raises it).
+  mutating func setNextRole(_ r: Int, _ role: Role, reason: String) {
+    if rscs[r].nextRole == .unknown || role < rscs[r].nextRole {
+      rscs[r].nextRole = role
+      rscs[r].nextRoleReason = reason
+    }
+  }
+}
