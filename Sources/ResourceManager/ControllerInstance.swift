@@ -79,6 +79,9 @@ public struct ControllerInstance: Sendable {
   var pendingRequests: [String: Int] = [:]
   var requestCounter = 0
   var recentFailures: [ActionResult] = []
+  /// The last action spec seen per resource (from results): agent and parameters of resources that
+  /// may no longer be in the configuration but still run somewhere.
+  var specs: [String: ActionSpec] = [:]
 
   public init(settings: ControllerSettings, config: ResourceConfiguration) {
     self.settings = settings
@@ -156,6 +159,7 @@ public struct ControllerInstance: Sendable {
       for (resource, nodeState) in hello.resources {
         state.resources[resource, default: [:]][hello.node] = nodeState
       }
+      for (resource, spec) in hello.specs ?? [:] where specs[resource] == nil { specs[resource] = spec }
       setMembership(hello.node, hello.shuttingDown ? .shuttingDown : .online)
       out += publishConfigIfNewest()
       abortTransition(reason: "node \(hello.node) joined")
@@ -338,7 +342,8 @@ public struct ControllerInstance: Sendable {
     var mine: [String: ResourceNodeState] = [:]
     for (resource, nodes) in state.resources { if let s = nodes[me] { mine[resource] = s } }
     return Hello(
-      node: me, configVersion: config.version, resources: mine, shuttingDown: shuttingDown.contains(me))
+      node: me, configVersion: config.version, resources: mine, shuttingDown: shuttingDown.contains(me),
+      specs: specs.filter { mine[$0.key] != nil })
   }
 
   /// When views merge, the member holding the highest configuration version publishes it.
@@ -356,6 +361,7 @@ public struct ControllerInstance: Sendable {
   mutating func apply(_ result: ActionResult, now: Int64) -> [ControllerDirective] {
     var out: [ControllerDirective] = []
     let spec = result.spec
+    specs[spec.resource] = spec
     var s = state.resources[spec.resource]?[result.node] ?? ResourceNodeState(role: .unknown)
     let ok = result.status == "done"
     var failure = false
@@ -559,7 +565,7 @@ public struct ControllerInstance: Sendable {
 
   /// The concrete agent call for a scheduled action, from the configuration.
   func actionSpec(for action: ScheduledAction) -> ActionSpec? {
-    guard let resource = action.resource, let primitive = primitive(named: resource) else { return nil }
+    guard let resource = action.resource else { return nil }
     let name: String
     var interval = 0
     switch action.kind {
@@ -572,6 +578,13 @@ public struct ControllerInstance: Sendable {
       name = "monitor"
       interval = action.intervalMs
     case .notify, .fence, .clearFailure, .cancel: return nil
+    }
+    guard let primitive = primitive(named: resource) else {
+      // Removed from the configuration but still active: stop it as it was run.
+      guard var known = specs[resource] else { return nil }
+      known.action = name
+      known.intervalMs = interval
+      return known
     }
     let op =
       primitive.operations.first { $0.name == name && $0.intervalMs == interval }

@@ -26,13 +26,18 @@ public struct Hello: Codable, Sendable, Equatable {
   public var configVersion: ConfigVersion
   public var resources: [String: ResourceNodeState]
   public var shuttingDown: Bool
+  /// How each reported resource was last run here: lets the DC stop a resource that was deleted
+  /// from the configuration meanwhile (Pacemaker keeps the agent in the status section likewise).
+  public var specs: [String: ActionSpec]?
   public init(
-    node: String, configVersion: ConfigVersion, resources: [String: ResourceNodeState], shuttingDown: Bool
+    node: String, configVersion: ConfigVersion, resources: [String: ResourceNodeState], shuttingDown: Bool,
+    specs: [String: ActionSpec]? = nil
   ) {
     self.node = node
     self.configVersion = configVersion
     self.resources = resources
     self.shuttingDown = shuttingDown
+    self.specs = specs
   }
 }
 

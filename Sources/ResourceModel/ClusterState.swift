@@ -8,7 +8,9 @@ public struct ClusterState: Codable, Sendable, Equatable {
   public var nodes: [NodeState]
   /// The partition this DC is in has quorum.
   public var quorate: Bool
-  /// Per resource instance id (primitive id, or `id:N` for clone instances), per node.
+  /// Per resource instance id (primitive id, or `id:N` for clone instances), per node. No entry
+  /// means never probed there (unknown). A key naming no configured primitive or instance (for
+  /// anonymous clones, numbers from clone-max up) is a resource no longer configured.
   public var resources: [String: [String: ResourceNodeState]]
   /// Seconds since the epoch: "now" for failure-timeout expiry and rules.
   public var now: Int64
@@ -66,6 +68,8 @@ public struct ResourceNodeState: Codable, Sendable, Equatable {
   public enum Role: String, Codable, Sendable {
     /// Probed and not running.
     case stopped = "Stopped"
+    /// For a promotable clone instance: started, but neither promoted nor demoted since (Pacemaker
+    /// displays it as Unpromoted but does not print a role for it in transition summaries).
     case started = "Started"
     case unpromoted = "Unpromoted"
     case promoted = "Promoted"

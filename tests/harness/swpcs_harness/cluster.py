@@ -100,7 +100,8 @@ class InstallSpec:
         if missing:
             raise HarnessError(f"not built: {', '.join(missing)} (in {bin_dir}; run swift build)")
         kw.setdefault("authkey", os.urandom(256))
-        return cls(bin_dir=bin_dir, binaries=products, units_dir=REPO / "units", **kw)
+        kw.setdefault("units_dir", REPO / "units")
+        return cls(bin_dir=bin_dir, binaries=products, **kw)
 
 
 class NodeCommandError(subprocess.CalledProcessError):
