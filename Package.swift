@@ -35,6 +35,16 @@ let package = Package(
       name: "Wire",
       dependencies: ["ClusterTypes", "Membership", .product(name: "Crypto", package: "swift-crypto")],
       swiftSettings: strict),
+    // Pacemaker compatibility: CIB XML into the model; the scheduler regression runner.
+    .target(name: "CIBImport", dependencies: ["ResourceModel"], swiftSettings: strict),
+    .target(name: "Conformance", dependencies: ["CIBImport", "ResourceModel"], swiftSettings: strict),
+    .executableTarget(
+      name: "scheduler-conformance",
+      dependencies: [
+        "Conformance", "CIBImport", "ResourceModel", "Scheduler",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ],
+      swiftSettings: strict),
     // Storage: the one atomic file writer; the versioned configuration store.
     .target(name: "FileSystem", swiftSettings: strict),
     .target(
@@ -112,6 +122,9 @@ let package = Package(
       dependencies: ["ConfigStore", "ResourceModel", .product(name: "Crypto", package: "swift-crypto")],
       swiftSettings: strict),
     .testTarget(name: "FileSystemTests", dependencies: ["FileSystem"], swiftSettings: strict),
+    .testTarget(name: "CIBImportTests", dependencies: ["CIBImport", "ResourceModel"], swiftSettings: strict),
+    .testTarget(
+      name: "ConformanceTests", dependencies: ["Conformance", "CIBImport", "ResourceModel"], swiftSettings: strict),
     .testTarget(name: "ClusterConfigTests", dependencies: ["ClusterConfig"], swiftSettings: strict),
     .testTarget(name: "QuorumTests", dependencies: ["Quorum"], swiftSettings: strict),
     .testTarget(name: "MembershipTests", dependencies: ["Membership", "Quorum", "ClusterSimulation"], swiftSettings: strict),

@@ -1,0 +1,127 @@
+import ResourceModel
+
+/// A Pacemaker CIB (`<cib>` XML, schemas pacemaker-1.x to 3.x) read into swpcs's model: the
+/// `<configuration>` as a `ResourceConfiguration`, the `<status>` unpacked into a `ClusterState`.
+///
+/// Exists so Pacemaker's scheduler regression cases, and configurations of clusters migrating to
+/// swpcs, can be fed to our scheduler. Invariant: nothing in the input is dropped silently — every
+/// element, attribute value or feature the model cannot carry is listed in `unsupported`.
+public struct CIBDocument: Sendable, Equatable {
+  public var configuration: ResourceConfiguration
+  public var state: ClusterState
+  /// What could not be represented, and whether that can change scheduling decisions.
+  public var unsupported: [UnsupportedItem]
+  /// `dc-uuid`: the node id of the DC that wrote the CIB.
+  public var dcUuid: String?
+  /// `have-quorum` as written (nil when absent, which Pacemaker reads as "no quorum").
+  public var haveQuorum: Bool?
+  /// `validate-with` (e.g. `pacemaker-3.7`).
+  public var validateWith: String?
+  /// `execution-date`: the time the case was recorded at, seconds since the epoch.
+  public var executionDate: Int64?
+  /// `no-quorum-panic` on `<cib>`: with `no-quorum-policy=fence`, fence even when quorum was never
+  /// had (Pacemaker otherwise falls back to `stop`).
+  public var noQuorumPanic: Bool
+
+  public init(
+    configuration: ResourceConfiguration, state: ClusterState, unsupported: [UnsupportedItem] = [],
+    dcUuid: String? = nil, haveQuorum: Bool? = nil, validateWith: String? = nil, executionDate: Int64? = nil,
+    noQuorumPanic: Bool = false
+  ) {
+    self.configuration = configuration
+    self.state = state
+    self.unsupported = unsupported
+    self.dcUuid = dcUuid
+    self.haveQuorum = haveQuorum
+    self.validateWith = validateWith
+    self.executionDate = executionDate
+    self.noQuorumPanic = noQuorumPanic
+  }
+
+  /// The items that can change what the scheduler decides (the others, such as ACLs or alerts,
+  /// are only reported).
+  public var schedulingGaps: [UnsupportedItem] { unsupported.filter(\.affectsScheduling) }
+
+  /// Reads a CIB. "Now" (for failure-timeout expiry) is the CIB's `execution-date`, else the newest
+  /// `last-rc-change` in the status, else 0.
+  public static func parse(xml: String) throws(CIBImportError) -> CIBDocument {
+    try parse(xml: xml, defaultNow: nil)
+  }
+
+  /// Reads a CIB. "Now" is the CIB's `execution-date`, else `defaultNow` (pass the wall clock to
+  /// behave like `crm_simulate`), else the newest `last-rc-change` in the status, else 0.
+  public static func parse(xml: String, defaultNow: Int64?) throws(CIBImportError) -> CIBDocument {
+    let root = try XElement.parse(xml)
+    guard root.name == "cib" else { throw .notACIB(root: root.name) }
+    guard let configuration = root.child("configuration") else { throw .missingSection("configuration") }
+    let status = root.child("status") ?? XElement(name: "status", attributes: [:], children: [], line: 0)
+
+    var importer = ConfigurationImporter(configuration: configuration)
+    var config = try importer.run()
+    config.version = ConfigVersion(
+      adminEpoch: UInt64(root["admin_epoch"] ?? "") ?? 0, epoch: UInt64(root["epoch"] ?? "") ?? 0,
+      numUpdates: UInt64(root["num_updates"] ?? "") ?? 0)
+
+    let executionDate = root["execution-date"].flatMap { Int64($0.trimmingSpaces) }
+    let now = executionDate ?? defaultNow ?? StatusImporter.newestChange(in: status) ?? 0
+    let haveQuorum = PacemakerValues.bool(root["have-quorum"])
+    let panic = (root["no-quorum-panic"].flatMap { Int($0) } ?? 0) != 0
+
+    var statusImporter = StatusImporter(
+      configuration: config, resources: importer.index, status: status, now: now,
+      quorate: haveQuorum ?? false, dcUuid: root["dc-uuid"], noQuorumPanic: panic)
+    let state = statusImporter.run()
+
+    return CIBDocument(
+      configuration: config, state: state, unsupported: importer.unsupported + statusImporter.unsupported,
+      dcUuid: root["dc-uuid"], haveQuorum: haveQuorum, validateWith: root["validate-with"],
+      executionDate: executionDate, noQuorumPanic: panic)
+  }
+}
+
+/// Something in a CIB that the model cannot carry: reported so a reader knows the import is
+/// partial, never dropped silently.
+public struct UnsupportedItem: Sendable, Equatable, CustomStringConvertible {
+  /// Element name (`rsc_ticket`, `date_expression`, `utilization`, ...).
+  public var element: String
+  /// The element's id, or the nearest enclosing id.
+  public var id: String?
+  /// Why it is not supported, and what was done instead.
+  public var reason: String
+  /// False for things the scheduler never reads (ACLs, alerts, ignored history of removed nodes).
+  public var affectsScheduling: Bool
+
+  public init(element: String, id: String?, reason: String, affectsScheduling: Bool = true) {
+    self.element = element
+    self.id = id
+    self.reason = reason
+    self.affectsScheduling = affectsScheduling
+  }
+
+  public var description: String {
+    let name = id.map { "<\(element) id=\"\($0)\">" } ?? "<\(element)>"
+    return "\(name): \(reason)"
+  }
+}
+
+/// Why a CIB could not be read at all.
+public enum CIBImportError: Error, Equatable, CustomStringConvertible {
+  case malformedXML(line: Int, message: String)
+  /// The document element is not `<cib>`.
+  case notACIB(root: String)
+  case missingSection(String)
+  case missingAttribute(element: String, attribute: String, line: Int)
+  case invalidValue(element: String, id: String?, attribute: String, value: String, expected: String)
+
+  public var description: String {
+    switch self {
+    case .malformedXML(let line, let message): "malformed XML at line \(line): \(message)"
+    case .notACIB(let root): "not a CIB: the document element is <\(root)>, expected <cib>"
+    case .missingSection(let name): "the CIB has no <\(name)> section"
+    case .missingAttribute(let element, let attribute, let line):
+      "<\(element)> at line \(line) has no \(attribute) attribute"
+    case .invalidValue(let element, let id, let attribute, let value, let expected):
+      "<\(element)\(id.map { " id=\"\($0)\"" } ?? "")> has \(attribute)=\"\(value)\"; expected \(expected)"
+    }
+  }
+}
