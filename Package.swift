@@ -24,7 +24,9 @@ let package = Package(
     .target(name: "Quorum", dependencies: ["ClusterTypes"], swiftSettings: strict),
     .target(name: "Membership", dependencies: ["ClusterTypes", "Quorum"], swiftSettings: strict),
     // Test support: many nodes' state machines on a virtual clock and a simulated network.
-    .target(name: "ClusterSimulation", dependencies: ["ClusterTypes", "Membership", "Quorum"], swiftSettings: strict),
+    .target(
+      name: "ClusterSimulation", dependencies: ["ClusterTypes", "Membership", "Quorum", "ResourceManager", "ResourceModel"],
+      swiftSettings: strict),
     .target(name: "ControlProtocol", dependencies: ["ClusterTypes"], swiftSettings: strict),
     // Resource manager: the configuration/status model and the scheduler (pure).
     .target(name: "ResourceModel", swiftSettings: strict),
@@ -121,6 +123,9 @@ let package = Package(
       name: "ConfigStoreTests",
       dependencies: ["ConfigStore", "ResourceModel", .product(name: "Crypto", package: "swift-crypto")],
       swiftSettings: strict),
+    .testTarget(
+      name: "ResourceManagerTests",
+      dependencies: ["ResourceManager", "ResourceModel", "ClusterSimulation"], swiftSettings: strict),
     .testTarget(name: "FileSystemTests", dependencies: ["FileSystem"], swiftSettings: strict),
     .testTarget(name: "CIBImportTests", dependencies: ["CIBImport", "ResourceModel"], swiftSettings: strict),
     .testTarget(

@@ -207,6 +207,11 @@ public struct ControllerInstance: Sendable {
           nodeState.failed = false
           nodeState.stopFailed = false
           nodeState.lastFailure = nil
+          nodeState.failedOperation = nil
+          nodeState.onFail = nil
+          nodeState.hardError = false
+          nodeState.fatalError = false
+          nodeState.blocked = false
           // Re-discover the real state (Pacemaker's cleanup also re-probes).
           if nodeState.role == .started && !nodeState.activeMonitors.isEmpty {
             state.resources[resource]?[node] = nodeState
@@ -379,6 +384,7 @@ public struct ControllerInstance: Sendable {
       if ok && result.rc == 0 {
         s.role = .started
         s.failed = false
+        s.failedOperation = nil
       } else {
         s.role = .started
         failure = true
@@ -411,6 +417,16 @@ public struct ControllerInstance: Sendable {
       s.failed = true
       s.failCounts[spec.key, default: 0] += 1
       s.lastFailure = result.at
+      s.failedOperation = spec.key
+      s.onFail = onFail(for: spec)
+      // Pacemaker's controller, not its scheduler, makes a failed start fatal for the node.
+      if spec.action == "start" && isTrue(config.properties["start-failure-is-fatal"] ?? "true") {
+        s.failCounts[spec.key] = Score.infinityValue
+      }
+      // OCF hard errors keep the resource off this node; "not configured" off every node.
+      if result.status == "not-installed" || [2, 3, 4, 5].contains(result.rc) { s.hardError = true }
+      if result.rc == 6 { s.fatalError = true }
+      if s.onFail == "block" || (spec.action == "stop" && !fencingEnabled) { s.blocked = true }
       recentFailures.append(result)
       if recentFailures.count > 50 { recentFailures.removeFirst(recentFailures.count - 50) }
       out.append(
@@ -436,6 +452,20 @@ public struct ControllerInstance: Sendable {
     }
     return out
   }
+
+  /// The failed operation's `on-fail`, or Pacemaker's default: fence for a failed stop when fencing
+  /// is enabled (block otherwise), restart for everything else.
+  func onFail(for spec: ActionSpec) -> String {
+    let configured =
+      primitive(named: spec.resource)?.operations.first {
+        $0.name == spec.action && $0.intervalMs == spec.intervalMs
+      }?.onFail ?? config.operationDefaults["on-fail"]
+    if let configured { return configured }
+    if spec.action == "stop" { return fencingEnabled ? "fence" : "block" }
+    return "restart"
+  }
+
+  func isTrue(_ value: String) -> Bool { ["true", "yes", "on", "1", "y"].contains(value.lowercased()) }
 
   func expected(_ result: ActionResult) -> Bool {
     guard result.status == "done" else { return false }

@@ -1,0 +1,203 @@
+import ResourceManager
+import ResourceModel
+
+/// Several `ControllerInstance`s — the state machine swpacemakerd runs — over an in-memory,
+/// totally ordered group (what swcorosync provides), with simulated services that start, stop,
+/// report their state and can crash, and nodes that crash and rejoin.
+///
+/// Membership is injected (`setView`), so tests of the resource manager can place faults exactly.
+/// Records the real state of every service to check "never active on two live nodes".
+public struct ManagerSimulation {
+  public struct Node {
+    public var controller: ControllerInstance?
+    /// The real world on this node: which resources are running.
+    public var running: Set<String> = []
+    /// Actions this node is executing, finishing at the given time.
+    var executing: [(request: ActionRequest, doneAt: Int64)] = []
+    /// Configuration "on disk".
+    public var stored = ResourceConfiguration()
+    public var up: Bool { controller != nil }
+  }
+
+  public private(set) var nodes: [String: Node] = [:]
+  public let names: [String]
+  public private(set) var now: Int64 = 1_700_000_000_000
+  /// Ordered group messages not yet delivered: (origin, message, members at send time).
+  var queue: [(origin: String, message: ControllerMessage)] = []
+  public private(set) var members: [String] = []
+  /// Largest number of live nodes running one resource at once, per resource.
+  public private(set) var maxConcurrent: [String: Int] = [:]
+  public var actionDuration: Int64 = 50
+  /// Services that refuse to start on a node.
+  public var brokenStart: Set<[String]> = []
+  public private(set) var log: [String] = []
+
+  public init(nodeCount: Int) {
+    names = (1...nodeCount).map { "n\($0)" }
+    for name in names { nodes[name] = Node() }
+  }
+
+  var nodeIds: [String: UInt32] {
+    Dictionary(uniqueKeysWithValues: names.enumerated().map { ($1, UInt32($0 + 1)) })
+  }
+
+  // MARK: - Faults and membership
+
+  public mutating func start(_ name: String) {
+    let config = nodes[name]!.stored
+    nodes[name]!.controller = ControllerInstance(
+      settings: ControllerSettings(localNode: name, nodeIds: nodeIds, joinWaitMs: 2000), config: config)
+  }
+
+  /// Power loss: memory and running services are gone; the stored configuration survives.
+  public mutating func crash(_ name: String) {
+    nodes[name]!.controller = nil
+    nodes[name]!.running = []
+    nodes[name]!.executing = []
+  }
+
+  /// swcorosync installs a view: `members` (all of which must be up), the rest lost.
+  public mutating func setView(_ newMembers: [String], lost: [String] = [], left: [String] = []) {
+    members = newMembers
+    let quorate = newMembers.count * 2 > names.count
+    log.append("view \(newMembers) lost \(lost)")
+    for name in newMembers {
+      carry(name) { c, now in
+        c.viewChanged(members: newMembers, lost: lost, left: left, quorate: quorate, now: now)
+      }
+    }
+  }
+
+  /// A running service dies on its own.
+  public mutating func failService(_ resource: String, on name: String) {
+    guard nodes[name]!.running.contains(resource) else { return }
+    nodes[name]!.running.remove(resource)
+    log.append("\(resource) dies on \(name)")
+  }
+
+  public mutating func request(_ name: String, _ request: ManagerRequest) -> [ManagerResponse] {
+    var responses: [ManagerResponse] = []
+    carry(name, responses: &responses) { c, now in c.clientRequest(token: 1, request, now: now) }
+    return responses
+  }
+
+  /// Edit the configuration through `name`, the way swpcs does (read, edit, replace).
+  public mutating func edit(at name: String, _ change: (inout ResourceConfiguration) throws -> Void) rethrows
+  {
+    guard let controller = nodes[name]!.controller else { return }
+    var config = controller.config
+    try change(&config)
+    _ = request(
+      name, ManagerRequest(op: .replaceConfig, config: config, baseVersion: controller.config.version))
+  }
+
+  // MARK: - Running
+
+  mutating func carry(
+    _ name: String, _ input: (inout ControllerInstance, Int64) -> [ControllerDirective]
+  ) {
+    var ignored: [ManagerResponse] = []
+    carry(name, responses: &ignored, input)
+  }
+
+  mutating func carry(
+    _ name: String, responses: inout [ManagerResponse],
+    _ input: (inout ControllerInstance, Int64) -> [ControllerDirective]
+  ) {
+    guard var controller = nodes[name]!.controller else { return }
+    let directives = input(&controller, now)
+    nodes[name]!.controller = controller
+    for directive in directives {
+      switch directive {
+      case .broadcast(let message):
+        if members.contains(name) { queue.append((name, message)) }
+      case .execute(let request):
+        nodes[name]!.executing.append((request, now + actionDuration))
+      case .persist(let config):
+        nodes[name]!.stored = config
+      case .reply(_, let response):
+        responses.append(response)
+      case .log(_, let text):
+        log.append("\(name): \(text)")
+      }
+    }
+  }
+
+  /// Advance time in 10 ms steps: deliver messages, finish actions, run monitors, tick every second.
+  public mutating func run(forMs duration: Int64) {
+    let end = now + duration
+    while now < end {
+      // Deliver everything queued, in order, to the current members.
+      while !queue.isEmpty {
+        let (origin, message) = queue.removeFirst()
+        for name in members where nodes[name]!.up {
+          carry(name) { c, now in c.received(message, from: origin, now: now) }
+        }
+      }
+      for name in names where nodes[name]!.up {
+        let due = nodes[name]!.executing.filter { $0.doneAt <= now }
+        nodes[name]!.executing.removeAll { $0.doneAt <= now }
+        for (request, _) in due { finish(request, on: name) }
+        // Recurring monitors: a service that died is noticed (systemd's signal or the monitor).
+        if let controller = nodes[name]!.controller {
+          for resource in controller.state.resources.keys {
+            let s = controller.state.resources[resource]?[name]
+            if let s, s.role == .started, !s.failed, !s.activeMonitors.isEmpty,
+              !nodes[name]!.running.contains(resource),
+              !nodes[name]!.executing.contains(where: { $0.request.spec.resource == resource })
+            {
+              let key = s.activeMonitors[0]
+              let interval = Int(key.split(separator: "_").last ?? "0") ?? 0
+              let spec = ActionSpec(
+                resource: resource, agent: AgentSpec(standard: .systemd, type: resource), attributes: [],
+                meta: [:],
+                action: "monitor", intervalMs: interval, timeoutMs: 20_000)
+              carry(name) { c, now in c.recurringFailed(spec, rc: 7, output: "", now: now) }
+            }
+          }
+        }
+      }
+      if now % 1000 == 0 {
+        for name in names where nodes[name]!.up { carry(name) { c, now in c.tick(now: now) } }
+      }
+      observe()
+      now += 10
+    }
+  }
+
+  mutating func finish(_ request: ActionRequest, on name: String) {
+    let spec = request.spec
+    var rc = 0
+    switch spec.action {
+    case "start":
+      if brokenStart.contains([spec.resource, name]) {
+        rc = 1
+      } else {
+        nodes[name]!.running.insert(spec.resource)
+      }
+    case "stop": nodes[name]!.running.remove(spec.resource)
+    case "monitor": rc = nodes[name]!.running.contains(spec.resource) ? 0 : 7
+    default: break
+    }
+    carry(name) { c, now in
+      c.operationCompleted(request, rc: rc, status: "done", durationMs: 50, output: "", now: now)
+    }
+  }
+
+  mutating func observe() {
+    var count: [String: Int] = [:]
+    for name in names where nodes[name]!.up {
+      for resource in nodes[name]!.running { count[resource, default: 0] += 1 }
+    }
+    for (resource, n) in count { maxConcurrent[resource] = max(maxConcurrent[resource] ?? 0, n) }
+  }
+
+  // MARK: - Observations
+
+  /// Live nodes where the service really runs.
+  public func runningOn(_ resource: String) -> [String] {
+    names.filter { nodes[$0]!.up && nodes[$0]!.running.contains(resource) }
+  }
+
+  public func controller(_ name: String) -> ControllerInstance? { nodes[name]?.controller }
+}

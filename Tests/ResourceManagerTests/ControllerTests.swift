@@ -1,0 +1,179 @@
+import ClusterSimulation
+import ResourceManager
+import ResourceModel
+import Testing
+
+func web(_ id: String = "web") -> Primitive {
+  Primitive(
+    id: id, agent: AgentSpec(standard: .systemd, type: id),
+    operations: [OperationSpec(id: "\(id)-monitor", name: "monitor", intervalMs: 10_000)])
+}
+
+/// Three nodes, one view, fencing off, one resource.
+func formed(resources: [Primitive] = [web()], fencing: Bool = false) -> ManagerSimulation {
+  var sim = ManagerSimulation(nodeCount: 3)
+  for name in sim.names { sim.start(name) }
+  sim.setView(sim.names)
+  sim.run(forMs: 3000)
+  sim.edit(at: "n2") { config in
+    config.properties["stonith-enabled"] = fencing ? "true" : "false"
+    for r in resources { config.resources.append(.primitive(r)) }
+  }
+  sim.run(forMs: 3000)
+  return sim
+}
+
+@Suite("Resource manager controller")
+struct ControllerTests {
+  @Test("the node with the lowest id is DC on every replica")
+  func dcElection() {
+    let sim = formed()
+    for name in sim.names { #expect(sim.controller(name)!.dc == "n1") }
+  }
+
+  @Test("a change made on any node reaches every node, with one version, persisted")
+  func replication() {
+    let sim = formed()
+    let versions = Set(sim.names.map { sim.controller($0)!.config.version })
+    #expect(versions.count == 1)
+    #expect(versions.first!.epoch >= 1)
+    for name in sim.names { #expect(sim.nodes[name]!.stored == sim.controller(name)!.config) }
+  }
+
+  @Test("a resource starts on exactly one node and its monitor runs")
+  func startsOnce() {
+    let sim = formed()
+    #expect(sim.runningOn("web").count == 1)
+    #expect(sim.maxConcurrent["web"] == 1)
+    let holder = sim.runningOn("web")[0]
+    #expect(sim.controller("n3")!.state.resources["web"]?[holder]?.activeMonitors == ["monitor_10000"])
+  }
+
+  @Test("a service that dies is recovered in place and its fail count is 1")
+  func recoverInPlace() {
+    var sim = formed()
+    let holder = sim.runningOn("web")[0]
+    sim.failService("web", on: holder)
+    sim.run(forMs: 2000)
+    #expect(sim.runningOn("web") == [holder])
+    #expect(sim.controller("n1")!.state.resources["web"]?[holder]?.failCounts["monitor_10000"] == 1)
+  }
+
+  @Test("a crashed holder's service is started on a survivor, never twice (fencing disabled)")
+  func failover() {
+    var sim = formed()
+    let holder = sim.runningOn("web")[0]
+    sim.crash(holder)
+    sim.setView(sim.names.filter { $0 != holder }, lost: [holder])
+    sim.run(forMs: 3000)
+    #expect(sim.runningOn("web").count == 1)
+    #expect(sim.runningOn("web") != [holder])
+    #expect(sim.maxConcurrent["web"] == 1)
+  }
+
+  @Test("when the DC crashes the next node becomes DC and keeps managing")
+  func dcFailover() {
+    var sim = formed()
+    sim.crash("n1")
+    sim.setView(["n2", "n3"], lost: ["n1"])
+    sim.run(forMs: 3000)
+    #expect(sim.controller("n2")!.dc == "n2")
+    #expect(sim.runningOn("web").count == 1)
+  }
+
+  @Test("with fencing enabled and no device, a lost node's resources are not started elsewhere")
+  func fencingBlocksRecovery() {
+    var sim = formed(fencing: true)
+    // Fencing enabled without a device: Pacemaker starts nothing at all.
+    #expect(sim.runningOn("web").isEmpty)
+    sim.edit(at: "n1") { $0.properties["stonith-enabled"] = "false" }
+    sim.run(forMs: 3000)
+    let holder = sim.runningOn("web")[0]
+    sim.edit(at: "n1") { $0.properties["stonith-enabled"] = "true" }
+    sim.run(forMs: 2000)
+    sim.crash(holder)
+    let survivors = sim.names.filter { $0 != holder }
+    sim.setView(survivors, lost: [holder])
+    sim.run(forMs: 5000)
+    #expect(sim.runningOn("web").isEmpty, "must wait for a fence of \(holder)")
+    let state = sim.controller(survivors[0])!.state.nodes.first { $0.name == holder }
+    #expect(state?.membership == .unclean)
+  }
+
+  @Test("standby moves the resource off the node")
+  func standby() {
+    var sim = formed()
+    let holder = sim.runningOn("web")[0]
+    sim.edit(at: "n3") { config in
+      config.nodes.append(NodeConfiguration(name: holder, attributes: ["standby": "on"]))
+    }
+    sim.run(forMs: 3000)
+    #expect(sim.runningOn("web").count == 1)
+    #expect(sim.runningOn("web") != [holder])
+    #expect(sim.maxConcurrent["web"] == 1)
+  }
+
+  @Test("when partitions merge, the highest configuration version wins everywhere")
+  func mergeHighestVersionWins() {
+    var sim = formed(resources: [])
+    sim.edit(at: "n1") { $0.properties["no-quorum-policy"] = "ignore" }
+    sim.run(forMs: 1000)
+    // Split: n1 | n2 n3. Both sides change the configuration; the majority side twice.
+    sim.setView(["n1"], lost: ["n2", "n3"])
+    sim.setView(["n2", "n3"], lost: ["n1"])
+    sim.run(forMs: 3000)
+    sim.edit(at: "n1") { $0.resourceDefaults["resource-stickiness"] = "1" }
+    sim.run(forMs: 500)
+    sim.edit(at: "n2") { $0.resourceDefaults["resource-stickiness"] = "100" }
+    sim.run(forMs: 500)
+    sim.edit(at: "n3") { $0.resourceDefaults["migration-threshold"] = "3" }
+    sim.run(forMs: 500)
+    let majority = sim.controller("n2")!.config
+    sim.setView(sim.names)
+    sim.run(forMs: 3000)
+    for name in sim.names {
+      #expect(sim.controller(name)!.config == majority)
+      #expect(sim.nodes[name]!.stored == majority)
+    }
+  }
+
+  @Test("a change based on an old version is refused, and the version does not move")
+  func staleChangeRefused() {
+    var sim = formed()
+    let before = sim.controller("n2")!.config
+    var stale = before
+    stale.properties["maintenance-mode"] = "true"
+    sim.edit(at: "n1") { $0.properties["no-quorum-policy"] = "freeze" }
+    sim.run(forMs: 500)
+    let after = sim.controller("n2")!.config.version
+    _ = sim.request("n2", ManagerRequest(op: .replaceConfig, config: stale, baseVersion: before.version))
+    sim.run(forMs: 500)
+    #expect(sim.controller("n2")!.config.version == after)
+    #expect(sim.controller("n2")!.config.properties["maintenance-mode"] == nil)
+  }
+
+  @Test("a resource that fails to start on a node is started on another")
+  func startFailureMoves() {
+    var sim = ManagerSimulation(nodeCount: 3)
+    for name in sim.names { sim.start(name) }
+    sim.brokenStart = [["web", "n1"]]
+    sim.setView(sim.names)
+    sim.run(forMs: 3000)
+    sim.edit(at: "n1") { config in
+      config.properties["stonith-enabled"] = "false"
+      config.resources.append(.primitive(web()))
+    }
+    sim.run(forMs: 5000)
+    #expect(sim.runningOn("web").count == 1, "\(sim.log.suffix(30).joined(separator: "\n"))")
+    #expect(sim.runningOn("web") != ["n1"])
+  }
+
+  @Test("deleting a resource stops it")
+  func deleteStops() {
+    var sim = formed()
+    #expect(sim.runningOn("web").count == 1)
+    sim.edit(at: "n1") { config in try? ConfigEdits.deleteResource(&config, id: "web") }
+    sim.run(forMs: 3000)
+    #expect(sim.runningOn("web").isEmpty)
+  }
+}
