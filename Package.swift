@@ -116,6 +116,9 @@ let package = Package(
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ],
       swiftSettings: strict),
+    // Test support: drives the executor inside container nodes (tests/cluster/test_executor_cluster.py).
+    .executableTarget(
+      name: "executor-probe", dependencies: ["ResourceExecutor", "ResourceModel"], swiftSettings: strict),
     // Test support: the writer the ConfigStore crash test SIGKILLs.
     .executableTarget(
       name: "config-store-torture", dependencies: ["ConfigStore", "ResourceModel"], swiftSettings: strict),
@@ -126,6 +129,8 @@ let package = Package(
     .testTarget(
       name: "ResourceManagerTests",
       dependencies: ["ResourceManager", "ResourceModel", "ClusterSimulation"], swiftSettings: strict),
+    .testTarget(
+      name: "ResourceExecutorTests", dependencies: ["ResourceExecutor", "ResourceModel"], swiftSettings: strict),
     .testTarget(name: "FileSystemTests", dependencies: ["FileSystem"], swiftSettings: strict),
     .testTarget(name: "CIBImportTests", dependencies: ["CIBImport", "ResourceModel"], swiftSettings: strict),
     .testTarget(

@@ -16,7 +16,7 @@ public protocol ResourceAgentRunner: Sendable {
 /// `stonith:` resources are not run here: fencing devices belong to the fencer.
 public final class Executor: Sendable {
   private let runners: [AgentSpec.Standard: any ResourceAgentRunner]
-  private let queue = ResourceQueue()
+  private let queue = OperationQueue()
 
   /// `systemd` also serves `service:` resources (on a systemd host every service is a unit).
   public init(ocf: any ResourceAgentRunner = OCFRunner(), systemd: (any ResourceAgentRunner)? = nil) {
@@ -41,21 +41,22 @@ public final class Executor: Sendable {
   }
 }
 
-/// One FIFO of operations per resource.
-private actor ResourceQueue {
+/// One FIFO of operations per key (resource, unit): each runs after the previous one with the same
+/// key has finished; different keys do not wait for each other.
+actor OperationQueue {
   private var tails: [String: Task<OperationResult, Never>] = [:]
 
   func run(
-    _ resource: String, _ body: @escaping @Sendable () async -> OperationResult
+    _ key: String, _ body: @escaping @Sendable () async -> OperationResult
   ) async -> OperationResult {
-    let previous = tails[resource]
+    let previous = tails[key]
     let task = Task {
       _ = await previous?.value
       return await body()
     }
-    tails[resource] = task
+    tails[key] = task
     let result = await task.value
-    if tails[resource] == task { tails[resource] = nil }
+    if tails[key] == task { tails[key] = nil }
     return result
   }
 }

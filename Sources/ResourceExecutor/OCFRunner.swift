@@ -54,7 +54,7 @@ public struct OCFRunner: ResourceAgentRunner {
   /// The agent's whole environment for `request`: the base environment without `OCF_*`, then
   /// `OCF_ROOT`, `OCF_RA_VERSION_*`, `OCF_RESOURCE_INSTANCE/TYPE/PROVIDER`, `OCF_RESKEY_<name>` for
   /// each instance attribute, `OCF_RESKEY_CRM_meta_<name>` for each meta attribute (dashes become
-  /// underscores), and `OCF_RESKEY_CRM_meta_timeout`/`_interval` in milliseconds.
+  /// underscores), and `OCF_RESKEY_CRM_meta_timeout`/`_interval` in milliseconds (the effective timeout).
   ///
   /// Throws when a name or value cannot be passed through an environment (`=` in a name, NUL).
   public func environment(for request: OperationRequest) throws(InvalidParameter) -> [String: String] {
@@ -72,7 +72,7 @@ public struct OCFRunner: ResourceAgentRunner {
     for (name, value) in request.meta {
       env["OCF_RESKEY_CRM_meta_" + name.replacingOccurrences(of: "-", with: "_")] = value
     }
-    env["OCF_RESKEY_CRM_meta_timeout"] = String(request.timeoutMs)
+    env["OCF_RESKEY_CRM_meta_timeout"] = String(request.effectiveTimeoutMs)
     env["OCF_RESKEY_CRM_meta_interval"] = String(request.intervalMs)
     for (name, value) in env {
       if name.isEmpty || name.contains("=") || name.contains("\0") {
@@ -110,7 +110,7 @@ public struct OCFRunner: ResourceAgentRunner {
     let process = AgentProcess(
       executable: command[0], arguments: Array(command.dropFirst()),
       environment: env.map { "\($0.key)=\($0.value)" }.sorted(),
-      timeout: .milliseconds(max(request.timeoutMs, 0)), killGrace: killGrace,
+      timeout: .milliseconds(request.effectiveTimeoutMs), killGrace: killGrace,
       outputLimit: request.action == "meta-data" ? metadataOutputLimit : outputLimit)
     do {
       let outcome = try await process.run()

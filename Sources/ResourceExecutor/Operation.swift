@@ -23,6 +23,12 @@ public struct OperationRequest: Sendable, Equatable {
   /// are always derived from `timeoutMs` and `intervalMs` and override entries here.
   public var meta: [String: String]
 
+  /// Pacemaker's default operation timeout.
+  public static let defaultTimeoutMs = 20_000
+
+  /// `timeoutMs`, or the default when it is not positive (an unset timeout never means "at once").
+  public var effectiveTimeoutMs: Int { timeoutMs > 0 ? timeoutMs : Self.defaultTimeoutMs }
+
   public init(
     resource: String, agent: AgentSpec, attributes: [Attribute] = [], action: String, intervalMs: Int = 0,
     timeoutMs: Int = 20_000, meta: [String: String] = [:]

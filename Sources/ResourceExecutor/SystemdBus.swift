@@ -123,7 +123,6 @@ final class SystemdBus: @unchecked Sendable {
   private var finishedOrder: [String] = []
   private var waiting: [Command] = []
   private var watches: [String: Watch] = [:]
-  private var epochs: [String: UInt64] = [:]
   private var backoff: Duration = .milliseconds(100)
   private var nextAttempt = ContinuousClock.now
   private var lastConnectError = "not connected yet"
@@ -208,20 +207,12 @@ final class SystemdBus: @unchecked Sendable {
     return try result.get()
   }
 
-  /// The unit's watch generation: it changes whenever the unit's watch is dropped (a stop began), so
-  /// an operation that started earlier can tell that it must not (re-)create the watch.
-  func epoch(of unit: String) async -> UInt64 {
-    await local(0) { bus in bus.epochs[unit, default: 0] }
-  }
-
-  /// Starts watching `unit` (unarmed) for `resource`, unless a stop began after `epoch` was read.
-  func watch(unit: String, path: String, resource: String, ifEpoch epoch: UInt64) async -> Bool {
-    await local(false) { bus in
-      guard bus.epochs[unit, default: 0] == epoch else { return false }
+  /// Starts watching `unit` (unarmed) for `resource`.
+  func watch(unit: String, path: String, resource: String) async {
+    await local(()) { bus in
       if bus.watches[path] == nil {
         bus.watches[path] = Watch(resource: resource, unit: unit)
       }
-      return true
     }
   }
 
@@ -236,10 +227,9 @@ final class SystemdBus: @unchecked Sendable {
     }
   }
 
-  /// Stops watching `unit` (a stop is about to begin) and bumps its epoch.
+  /// Stops watching `unit` (a stop is about to begin, or a start failed).
   func unwatch(unit: String) async {
     await local(()) { bus in
-      bus.epochs[unit, default: 0] &+= 1
       bus.watches = bus.watches.filter { $0.value.unit != unit }
     }
   }
@@ -319,7 +309,7 @@ final class SystemdBus: @unchecked Sendable {
     let now = ContinuousClock.now
     waiting = waiting.filter { command in
       guard let deadline = command.deadline, deadline <= now else { return true }
-      command.fail(connections == 0 ? .disconnected(lastConnectError) : .timedOut)
+      command.fail(.disconnected(lastConnectError))  // Only commands that need the bus ever wait.
       return false
     }
     for (path, waiter) in jobs where waiter.deadline <= now {
@@ -382,14 +372,15 @@ final class SystemdBus: @unchecked Sendable {
     } else {
       r = sd_bus_open_system(&newBus)
     }
+    var failure: String?
     if r >= 0 {
       bus = newBus
-      r = subscribe()
+      (r, failure) = subscribe()
     } else {
       sd_bus_unref(newBus)
     }
     guard r >= 0 else {
-      lastConnectError = String(cString: strerror(-r))
+      lastConnectError = failure ?? String(cString: strerror(-r))
       if bus != nil { disconnect(reason: lastConnectError) } else { scheduleReconnect() }
       return
     }
@@ -399,7 +390,8 @@ final class SystemdBus: @unchecked Sendable {
   }
 
   /// Adds the signal matches and calls `Subscribe()`; systemd emits no job or unit signals before.
-  private func subscribe() -> Int32 {
+  /// Returns sd-bus's result and, for a D-Bus error, its name.
+  private func subscribe() -> (Int32, String?) {
     let rules = [
       "type='signal',sender='org.freedesktop.systemd1',path='/org/freedesktop/systemd1',"
         + "interface='org.freedesktop.systemd1.Manager',member='JobRemoved'",
@@ -421,14 +413,14 @@ final class SystemdBus: @unchecked Sendable {
           Unmanaged<SystemdBus>.fromOpaque(userdata).takeUnretainedValue().handleSignal(message)
           return 0
         }, userdata)
-      guard r >= 0 else { return r }
+      guard r >= 0 else { return (r, "adding a signal match: \(String(cString: strerror(-r)))") }
       matchSlots.append(slot)
     }
     return callSubscribe()
   }
 
   /// `Subscribe()`, synchronously: only at connect time, before any other request is in flight.
-  private func callSubscribe() -> Int32 {
+  private func callSubscribe() -> (Int32, String?) {
     var message: OpaquePointer?
     var reply: OpaquePointer?
     var error = sd_bus_error(name: nil, message: nil, _need_free: 0)
@@ -440,12 +432,9 @@ final class SystemdBus: @unchecked Sendable {
     var r = sd_bus_message_new_method_call(
       bus, &message, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
       "org.freedesktop.systemd1.Manager", "Subscribe")
-    guard r >= 0 else { return r }
+    guard r >= 0 else { return (r, nil) }
     r = sd_bus_call(bus, message, 10_000_000, &error, &reply)
-    if r < 0, let name = error.name {
-      lastConnectError = "Subscribe: \(String(cString: name))"
-    }
-    return r
+    return (r, r < 0 ? error.name.map { "Subscribe: \(String(cString: $0))" } : nil)
   }
 
   private func scheduleReconnect() {

@@ -34,13 +34,16 @@ public struct UnitFailure: Sendable, Equatable, Codable {
 /// - stop: the watch ends first, then `StopUnit` and its job, `ActiveState` confirmed inactive or
 ///   failed, and the drop-in removed (with `Reload`). Stopping a unit systemd does not know succeeds.
 /// - monitor: `ActiveState` (active/reloading → 0, activating/deactivating → looked at again until
-///   the timeout, anything else → 7). A successful recurring monitor (interval > 0) also (re)starts
-///   the watch, so units adopted after an executor restart are watched too.
+///   the timeout, anything else → 7; a unit without a file → 5). A successful recurring monitor
+///   (interval > 0) also (re)starts the watch, so units adopted after an executor restart are watched
+///   too.
 ///
-/// The timeout bounds the whole operation. When the bus drops, the operation is retried on the new
-/// connection until its timeout (start and stop are idempotent in systemd).
+/// Operations on one unit are serialized (see ``run(_:)``). The timeout bounds the whole operation.
+/// When the bus drops, the operation is retried on the new connection until its timeout (start and
+/// stop are idempotent in systemd).
 public final class SystemdRunner: ResourceAgentRunner {
   private let bus: SystemdBus
+  private let queue = OperationQueue()
   /// Where drop-ins go (`/run/systemd/system`).
   public let runtimeDirectory: String
 
@@ -69,11 +72,20 @@ public final class SystemdRunner: ResourceAgentRunner {
   /// Connections made so far (more than 1 means the executor reconnected).
   public func connectionCount() async -> Int { await bus.connectionCount() }
 
+  /// Operations on one unit run one at a time, in arrival order, whoever calls: a stop never
+  /// interleaves with a start of the same unit (it follows it, and cancels its job if the start gave
+  /// up at its timeout). As in Pacemaker, the timeout (and `durationMs`) counts from the moment the
+  /// operation leaves the queue.
   public func run(_ request: OperationRequest) async -> OperationResult {
+    let key = SystemdUnit.name(forAgentType: request.agent.type) ?? request.agent.type
+    return await queue.run(key) { await self.execute(request) }
+  }
+
+  private func execute(_ request: OperationRequest) async -> OperationResult {
     let started = ContinuousClock.now
     var operation = UnitOperation(
       request: request, unit: SystemdUnit.name(forAgentType: request.agent.type) ?? "",
-      deadline: started + .milliseconds(max(request.timeoutMs, 0)))
+      deadline: started + .milliseconds(request.effectiveTimeoutMs))
     var result: OperationResult
     if operation.unit.isEmpty {
       result = OperationResult(
@@ -143,7 +155,6 @@ public final class SystemdRunner: ResourceAgentRunner {
 
   private func start(_ operation: inout UnitOperation) async throws(BusError) -> OperationResult {
     let unit = operation.unit
-    let epoch = await bus.epoch(of: unit)
     let (path, properties) = try await load(&operation)
     if let missing = notInstalled(properties, &operation) { return missing }
     do {
@@ -166,18 +177,17 @@ public final class SystemdRunner: ResourceAgentRunner {
         rc: .genericError,
         output: "start job for \(unit) finished: \(result)\(detail.map { "; \($0)" } ?? "")")
     }
-    let watching = await bus.watch(
-      unit: unit, path: path, resource: operation.request.resource, ifEpoch: epoch)
+    await bus.watch(unit: unit, path: path, resource: operation.request.resource)
     let (state, now) = try await settle(path, &operation)
     guard state == .running else {
-      if watching { await bus.unwatch(unit: unit) }
+      await bus.unwatch(unit: unit)
       let detail = try? await failureDetail(path, &operation)
       return OperationResult(
         rc: .genericError,
         output: "\(unit) is \(now["ActiveState"] ?? "?") (\(now["SubState"] ?? "?")) after start"
           + (detail.map { "; \($0)" } ?? ""))
     }
-    if watching { await bus.arm(path: path) }
+    await bus.arm(path: path)
     return OperationResult(rc: .success)
   }
 
@@ -200,6 +210,11 @@ public final class SystemdRunner: ResourceAgentRunner {
       return OperationResult(rc: .success)
     }
     operation.note("StopUnit: job \(outcome)")
+    if outcome == .finished("canceled") {
+      // Only a start queued by someone else replaces our stop job: the unit is coming back up.
+      return OperationResult(
+        rc: .genericError, output: "stop job for \(unit) canceled: the unit is being started")
+    }
     let (state, now) = try await settle(path, &operation)
     guard state == .notRunning else {
       return OperationResult(
@@ -211,16 +226,13 @@ public final class SystemdRunner: ResourceAgentRunner {
   }
 
   private func monitor(_ operation: inout UnitOperation) async throws(BusError) -> OperationResult {
-    let unit = operation.unit
-    let epoch = await bus.epoch(of: unit)
     let (path, properties) = try await load(&operation)
     if let missing = notInstalled(properties, &operation) { return missing }
     let (state, now) = try await settle(path, &operation, initial: properties)
     let description = "\(now["ActiveState"] ?? "?") (\(now["SubState"] ?? "?"))"
     guard state == .running else { return OperationResult(rc: .notRunning, output: description) }
-    if operation.request.intervalMs > 0,
-      await bus.watch(unit: unit, path: path, resource: operation.request.resource, ifEpoch: epoch)
-    {
+    if operation.request.intervalMs > 0 {
+      await bus.watch(unit: operation.unit, path: path, resource: operation.request.resource)
       await bus.arm(path: path)
     }
     return OperationResult(rc: .success, output: description)

@@ -110,6 +110,13 @@ def fresh(cluster):
     wait(lambda: len([x for x in status(cluster.node(1))["nodes"] if x["state"] == "online"]) == 3, 20,
          "3 online nodes")
     yield cluster
+    for i in (1, 2, 3):
+        n = cluster.node(i)
+        if not n.running:
+            cluster.start(i)
+        n.systemctl("start", "swcorosync", "swpacemaker")
+    wait(lambda: len([x for x in status(cluster.node(1))["nodes"] if x["state"] in ("online", "standby")]) == 3,
+         20, "3 nodes back")
     n1 = live(cluster)[0]
     for r in status(n1)["resources"]:
         swpcs(n1, "resource", "delete", r["id"], check=False)
@@ -248,3 +255,22 @@ def test_group_of_ip_and_web_moves_as_one_in_order(fresh):
     ip_at = log.rfind("start gip: rc=0")
     web_at = log.rfind("start gweb: rc=0")
     assert 0 <= ip_at < web_at, "the IP starts before the web server on the new node"
+
+
+def test_swpacemakerd_stops_its_resources_when_swcorosync_dies(fresh):
+    holder = create_web(fresh)
+    node = fresh.node(int(holder[1:]))
+    node.run(["systemctl", "kill", "-s", "SIGKILL", "swcorosync"])
+    # Here: the service is stopped and the resource manager is no longer a cluster member.
+    wait(lambda: node.run(["systemctl", "is-active", "demo-web"]).stdout.strip() != "active", 10,
+         "local service stopped")
+    wait(lambda: node.run(["systemctl", "is-active", "swpacemaker"]).stdout.strip() != "active", 10,
+         "swpacemakerd gone")
+    journal = node.run(["journalctl", "-u", "swpacemaker", "-o", "cat", "--no-pager"]).stdout
+    assert "swcorosync" in journal and ("went away" in journal or "stopping" in journal.lower()), journal[-2000:]
+    # Elsewhere: the service is recovered on another node.
+    others = [n for n in fresh if n.name != holder]
+    new = wait(lambda: (lambda h: h if h and h != holder else None)(
+        next(r for r in status(others[0])["resources"] if r["id"] == "web")["node"]), 15, "recovered elsewhere")
+    assert active_units(fresh, "demo-web") == [new]
+    node.systemctl("start", "swcorosync", "swpacemaker")
