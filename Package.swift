@@ -116,6 +116,8 @@ let package = Package(
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ],
       swiftSettings: strict),
+    // Benchmark: scheduler time on generated clusters (swift run -c release scheduler-bench).
+    .executableTarget(name: "scheduler-bench", dependencies: ["Scheduler", "ResourceModel"], swiftSettings: strict),
     // Test support: drives the executor inside container nodes (tests/cluster/test_executor_cluster.py).
     .executableTarget(
       name: "executor-probe", dependencies: ["ResourceExecutor", "ResourceModel"], swiftSettings: strict),
