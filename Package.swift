@@ -133,6 +133,7 @@ let package = Package(
       dependencies: ["ResourceManager", "ResourceModel", "ClusterSimulation"], swiftSettings: strict),
     .testTarget(
       name: "ResourceExecutorTests", dependencies: ["ResourceExecutor", "ResourceModel"], swiftSettings: strict),
+    .testTarget(name: "SchedulerTests", dependencies: ["Scheduler", "ResourceModel"], swiftSettings: strict),
     .testTarget(name: "FileSystemTests", dependencies: ["FileSystem"], swiftSettings: strict),
     .testTarget(name: "CIBImportTests", dependencies: ["CIBImport", "ResourceModel"], swiftSettings: strict),
     .testTarget(

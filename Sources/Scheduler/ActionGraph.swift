@@ -72,6 +72,8 @@ struct Action {
   var optional: Bool
   var runnable = true
   var pseudo = false
+  /// Exported even while optional (a start already in flight, which the transition must wait for).
+  var alwaysInGraph = false
   var reason: String?
 
   var isProbe: Bool { task == .monitor && interval == 0 }
@@ -94,8 +96,6 @@ struct RelationFlags: OptionSet, Hashable {
   static let thenImpliesFirst = RelationFlags(rawValue: 1 << 5)
   /// Demote before stop of a promoted resource.
   static let promotedThenImpliesFirst = RelationFlags(rawValue: 1 << 6)
-  /// Only when both actions are on the same node.
-  static let ifOnSameNode = RelationFlags(rawValue: 1 << 7)
   /// Only an edge, and only when both actions are required and on the same node.
   static let ifRequiredOnSameNode = RelationFlags(rawValue: 1 << 8)
 }
@@ -190,13 +190,19 @@ extension Cluster {
     return a
   }
 
+  /// The resource's action of this task on node `n`, or its newest one on any node.
   func findAction(_ r: Int, _ task: Task, on n: Int?, interval: Int = 0) -> Int? {
     if let n { return actionIndex[ActionKey(rsc: r, task: task, node: n, interval: interval)] }
-    return actionsByRsc[r].last { actions[$0].task == task && actions[$0].interval == interval }
+    for a in actionsByRsc[r].reversed() where actions[a].task == task && actions[a].interval == interval {
+      return a
+    }
+    return nil
   }
 
   func findActions(_ r: Int, _ task: Task) -> [Int] {
-    actionsByRsc[r].filter { actions[$0].task == task && actions[$0].interval == 0 }
+    var found: [Int] = []
+    for a in actionsByRsc[r] where actions[a].task == task && actions[a].interval == 0 { found.append(a) }
+    return found
   }
 
   mutating func relate(_ first: Int, _ then: Int, _ flags: RelationFlags) {
@@ -215,7 +221,7 @@ extension Cluster {
         guard rscs[r].managed else { continue }
         pendingOrders.append(
           PendingOrder(r, .stop, r, .start, [.ordered, .firstImpliesThen, .intermediateStop]))
-        if rscs[r].origRole > .unpromoted {
+        if rscs[r].origRole > .unpromoted || rscs[r].promotable {
           pendingOrders.append(PendingOrder(r, .demote, r, .stop, [.promotedThenImpliesFirst]))
           pendingOrders.append(PendingOrder(r, .start, r, .promote, [.unrunnableFirstBlocks]))
         }
@@ -256,36 +262,39 @@ extension Cluster {
     pendingOrders.append(PendingOrder(r, .stop, r, .stopped, [.unrunnableFirstBlocks]))
     pendingOrders.append(PendingOrder(r, .stopped, r, .start, [.ordered]))
     pendingOrders.append(PendingOrder(r, .start, r, .running, [.unrunnableFirstBlocks]))
-    let isGroup = rscs[r].variant == .group
+    guard rscs[r].variant == .group else {
+      for instance in rscs[r].children {
+        pendingOrders.append(PendingOrder(r, .start, instance, .start, [.ordered, .unrunnableFirstBlocks]))
+        pendingOrders.append(PendingOrder(instance, .start, r, .running, [.ordered]))
+        pendingOrders.append(PendingOrder(r, .stop, instance, .stop, [.ordered]))
+        pendingOrders.append(PendingOrder(instance, .stop, r, .stopped, [.ordered]))
+      }
+      return
+    }
     var previous: Int?
     var lastActive: Int?
-    for child in rscs[r].children {
-      let leading = isGroup && previous == nil
-      pendingOrders.append(PendingOrder(r, .stop, child, .stop, [.ordered]))
+    for member in rscs[r].children {
+      let first = previous == nil
+      pendingOrders.append(PendingOrder(r, .stop, member, .stop, [.ordered]))
       pendingOrders.append(
-        PendingOrder(
-          child, .stop, r, .stopped, leading || !isGroup ? [.ordered, .firstImpliesThen] : [.ordered]))
-      pendingOrders.append(PendingOrder(r, .start, child, .start, [.ordered]))
+        PendingOrder(member, .stop, r, .stopped, first ? [.ordered, .firstImpliesThen] : [.ordered]))
+      pendingOrders.append(PendingOrder(r, .start, member, .start, [.ordered]))
       pendingOrders.append(
-        PendingOrder(child, .start, r, .running, [.ordered, .unrunnableFirstBlocks, .firstImpliesThen]))
-      if !isGroup {
+        PendingOrder(member, .start, r, .running, [.ordered, .unrunnableFirstBlocks, .firstImpliesThen]))
+      if let prev = previous {
         pendingOrders.append(
-          PendingOrder(r, .start, child, .start, [.ordered, .firstImpliesThen, .unrunnableFirstBlocks]))
-      }
-      if isGroup, let prev = previous {
-        pendingOrders.append(
-          PendingOrder(prev, .start, child, .start, [.firstImpliesThen, .unrunnableFirstBlocks]))
-        pendingOrders.append(PendingOrder(child, .stop, prev, .stop, [.ordered, .intermediateStop]))
-        if isActive(child) && !isActive(prev) {
+          PendingOrder(prev, .start, member, .start, [.firstImpliesThen, .unrunnableFirstBlocks]))
+        pendingOrders.append(PendingOrder(member, .stop, prev, .stop, [.ordered, .intermediateStop]))
+        if isActive(member) && !isActive(prev) {
           pendingOrders.append(
-            PendingOrder(child, .stop, prev, .start, [.thenImpliesFirst, .unrunnableFirstBlocks]))
+            PendingOrder(member, .stop, prev, .start, [.thenImpliesFirst, .unrunnableFirstBlocks]))
           if let last = lastActive {
-            pendingOrders.append(PendingOrder(child, .stop, last, .stop, [.ordered]))
+            pendingOrders.append(PendingOrder(member, .stop, last, .stop, [.ordered]))
           }
         }
       }
-      if isActive(child) { lastActive = child }
-      previous = child
+      if isActive(member) { lastActive = member }
+      previous = member
     }
   }
 
@@ -333,18 +342,25 @@ extension Cluster {
     }
   }
 
-  private mutating func roleStep(_ r: Int, _ task: Task, _ n: Int?, optional: Bool) {
+  /// One step of a role change. `keep` is the node a resource with `multiple-active=stop_unexpected`
+  /// stays active on while its extra copies stop: its own stop is skipped and its start is a no-op.
+  private mutating func roleStep(_ r: Int, _ task: Task, _ n: Int?, optional: Bool, keep: Int? = nil) {
     switch task {
     case .stop:
-      for current in rscs[r].activeNodes {
+      for current in rscs[r].activeNodes where current != keep {
         let stop = action(r, .stop, current, optional: optional)
-        if rscs[r].assigned == nil { actions[stop].reason = "node availability" }
+        if rscs[r].assigned == nil {
+          actions[stop].reason = "node availability"
+        } else if keep != nil {
+          actions[stop].reason = "being multiply active"
+        }
         if !rscs[r].managed { actions[stop].runnable = false }
       }
     case .start:
       guard let n else { return }
       let start = action(r, .start, n, optional: true)
       if actions[start].runnable && !optional { actions[start].optional = false }
+      if n == keep { actions[start].pseudo = true }
     case .promote:
       guard let n else { return }
       if findActions(r, .start).allSatisfy({ actions[$0].runnable }) {
@@ -361,9 +377,7 @@ extension Cluster {
   /// Pacemaker's `pcmk__primitive_create_actions`: bring the resource down where it must go down
   /// (moving, failed, multiply active, blocked), back up to its current role, then on to its next role.
   private mutating func createPrimitiveActions(_ r: Int) {
-    if rscs[r].nextRole == .unknown {
-      rscs[r].nextRole = rscs[r].assigned == nil ? .stopped : .started
-    }
+    rscs[r].nextRole = expectedRole(r)
     let rsc = rscs[r]
     let current = currentNode(r)
     var needStop = false
@@ -375,9 +389,15 @@ extension Cluster {
     }
     let clean = rsc.activeNodes.filter { nodes[$0].online && !nodes[$0].unclean }.count
     let multiplyActive = rsc.requires == .fencing ? rsc.activeNodes.count > 1 : clean > 1
+    var keep: Int?
     if multiplyActive && rsc.multipleActive == .stopStart {
       needStop = true
       notes.append("\(rsc.id) is active on \(rsc.activeNodes.count) nodes: stopping it everywhere")
+    } else if multiplyActive && rsc.multipleActive == .stopUnexpected {
+      needStop = true
+      if rscs[r].nextRole > .stopped { keep = rsc.assigned }
+      rscs[r].stopUnexpected = keep != nil
+      notes.append("\(rsc.id) is active on \(rsc.activeNodes.count) nodes: stopping the unexpected copies")
     }
     if !moving {
       if rsc.failed {
@@ -389,18 +409,22 @@ extension Cluster {
       }
     }
 
+    if rsc.startPending, let a = rsc.assigned {
+      actions[action(r, .start, a, optional: true)].alwaysInGraph = true
+    }
     // Down to stopped where it runs, then back up to the current role where it will run.
     var role = rsc.origRole
     while role != .stopped {
       let next = Self.step(role, .stopped)
       guard let task = Self.stepTask(role, next) else { break }
-      roleStep(r, task, current, optional: !needStop)
+      roleStep(r, task, current, optional: !needStop, keep: keep)
       role = next
     }
     while rsc.origRole <= rscs[r].nextRole && role != rsc.origRole && !rsc.blocked {
       let next = Self.step(role, rsc.origRole)
       guard let task = Self.stepTask(role, next) else { break }
-      roleStep(r, task, rscs[r].assigned, optional: !(needStop || (next == .promoted && needPromote)))
+      let required = needStop || (next == .promoted && needPromote)
+      roleStep(r, task, rscs[r].assigned, optional: !required, keep: keep)
       role = next
     }
     // From the current role to the next one.

@@ -48,6 +48,8 @@ struct Options {
   var probes = true
   var haveWatchdog = false
   var healthStrategy = "none"
+  /// `default`, `utilization`, `minimal` or `balanced`; utilization itself is not modeled.
+  var placementStrategy = "default"
   var health = (red: -Value.infinity, yellow: 0, green: 0, base: 0)
 
   init(_ p: [String: String]) {
@@ -71,6 +73,7 @@ struct Options {
     probes = Value.bool(p["enable-startup-probes"], default: true)
     haveWatchdog = Value.bool(p["have-watchdog"], default: false)
     healthStrategy = p["node-health-strategy"]?.lowercased() ?? "none"
+    placementStrategy = p["placement-strategy"]?.lowercased() ?? "default"
     switch healthStrategy {
     case "migrate-on-red": health = (-Value.infinity, 0, 0, 0)
     case "only-green": health = (-Value.infinity, -Value.infinity, 0, 0)
@@ -132,7 +135,7 @@ struct Rsc {
     case primitive, group, clone
     static func < (a: Variant, b: Variant) -> Bool { a.rawValue < b.rawValue }
   }
-  enum MultipleActive { case stopStart, stopOnly, block }
+  enum MultipleActive { case stopStart, stopOnly, block, stopUnexpected }
   enum Requires { case nothing, quorum, fencing }
   enum AssignState { case pending, assigning, done }
 
@@ -144,7 +147,6 @@ struct Rsc {
   var meta: [String: String]
   var operations: [OperationSpec] = []
   var isFenceDevice = false
-  var configOrder: Int
 
   var priority = 0
   var stickiness = 0
@@ -162,11 +164,16 @@ struct Rsc {
   var ignoreFailure = false
   /// In the state but no longer configured.
   var removed = false
+  /// An instance (or instance member) of a promotable clone.
+  var promotable = false
+  /// A start is in flight: the transition repeats it so that it is waited for.
+  var startPending = false
+  /// Active on several nodes with `multiple-active=stop_unexpected`: only the extra copies stop.
+  var stopUnexpected = false
 
   var activeNodes: [Int] = []
   var origRole = Role.stopped
   var nextRole = Role.unknown
-  var nextRoleReason: String?
   var probed: Set<Int> = []
   var activeMonitors: [Int: Set<String>] = [:]
   var failCounts: [Int: Int] = [:]
@@ -210,6 +217,10 @@ struct Cluster {
   var rscs: [Rsc] = []
   var rscIndex: [String: Int] = [:]
   var topLevel: [Int] = []
+  /// Primitives in configuration order (depth first), removed resources last.
+  var primitives: [Int] = []
+  /// Top-level resources in assignment order, which is also the order of the summary.
+  var assignmentOrder: [Int] = []
   var colocations: [Coloc] = []
   /// Nodes in the order they became unclean (Pacemaker lists fencing in reverse of this).
   var fenceOrder: [Int] = []
@@ -230,10 +241,9 @@ struct Cluster {
     quorate = state.quorate
     options = Options(config.properties)
     buildNodes(config, state)
-    for (i, resource) in config.resources.enumerated() {
-      topLevel.append(addResource(resource, parent: nil, inherited: [:], order: i))
-    }
+    for resource in config.resources { topLevel.append(addResource(resource, parent: nil, inherited: [:])) }
     addRemovedResources(state)
+    primitives = rscs.indices.filter { rscs[$0].isPrimitive }
     haveFencing = options.haveWatchdog || rscs.contains { $0.isFenceDevice }
     actionsByRsc = Array(repeating: [], count: rscs.count)
     unpackStatus(state)
@@ -257,8 +267,14 @@ struct Cluster {
       attributes["#kind"] = "member"
       attributes["#is_dc"] = state.dcNode == name ? "true" : "false"
       let membership = st?.membership ?? .offline
+      // `.unclean` means gone without a clean stop. A producer that already marked a member unclean for
+      // a reason the scheduler derives itself (a failure there, lost quorum) still has it online.
+      let reason = st?.uncleanReason ?? ""
+      let memberUnclean =
+        membership == .unclean
+        && (reason.hasSuffix(" failed there") || reason == "cluster does not have quorum")
       var node = Node(
-        name: name, online: membership == .online || membership == .shuttingDown,
+        name: name, online: membership == .online || membership == .shuttingDown || memberUnclean,
         unclean: false, uncleanReason: nil,
         standby: Value.bool(attributes["standby"], default: false),
         maintenance: Value.bool(attributes["maintenance"], default: false),
@@ -294,42 +310,46 @@ struct Cluster {
   // MARK: Resources
 
   private mutating func addResource(
-    _ resource: Resource, parent: Int?, inherited: [String: String], order: Int, suffix: String = ""
+    _ resource: Resource, parent: Int?, inherited: [String: String], suffix: String = ""
   ) -> Int {
     switch resource {
     case .primitive(let p):
-      let r = newRsc(p.id + suffix, .primitive, parent, p.meta, inherited, order)
+      let r = newRsc(p.id + suffix, .primitive, parent, p.meta, inherited)
       rscs[r].operations = p.operations
       rscs[r].isFenceDevice = p.agent.standard == .stonith
       deriveMeta(r)
       return r
     case .group(let g):
-      let r = newRsc(g.id + suffix, .group, parent, g.meta, inherited, order)
+      let r = newRsc(g.id + suffix, .group, parent, g.meta, inherited)
       let chain = inherited.merging(g.meta) { $1 }
       for m in g.members {
-        let child = addResource(.primitive(m), parent: r, inherited: chain, order: order, suffix: suffix)
+        let child = addResource(.primitive(m), parent: r, inherited: chain, suffix: suffix)
         rscs[r].children.append(child)
       }
       deriveMeta(r)
       return r
     case .clone(let c):
-      let r = newRsc(c.id, .clone, parent, c.meta, inherited, order)
+      let r = newRsc(c.id, .clone, parent, c.meta, inherited)
       let chain = inherited.merging(c.meta) { $1 }
       let count = Value.score(rscs[r].meta["clone-max"]) ?? nodes.count
-      let child: Resource
-      switch c.child {
-      case .primitive(let p): child = .primitive(p)
-      case .group(let g): child = .group(g)
-      }
+      let child: Resource =
+        switch c.child {
+        case .primitive(let p): .primitive(p)
+        case .group(let g): .group(g)
+        }
+      // Constraints may name the cloned resource (or a cloned group's member): they mean the clone.
       rscIndex[child.id] = r
       if case .group(let g) = c.child { for m in g.members { rscIndex[m.id] = r } }
       for i in 0..<max(count, 0) {
         rscs[r].children.append(
-          addResource(child, parent: r, inherited: chain, order: order, suffix: ":\(i)"))
+          addResource(child, parent: r, inherited: chain, suffix: ":\(i)"))
       }
       deriveMeta(r)
       if c.promotable {
-        notes.append("\(c.id): promotable clones are scheduled as plain clones (no promotion)")
+        for i in rscs.indices where rscs[i].isPrimitive && isAnonymousCloneInstance(i) && top(i) == r {
+          rscs[i].promotable = true
+        }
+        notes.append("\(c.id): promotable clone instances keep their roles; promotion is not scheduled yet")
       }
       return r
     }
@@ -340,13 +360,13 @@ struct Cluster {
   private mutating func addRemovedResources(_ state: ClusterState) {
     for id in state.resources.keys.sorted() where rscIndex[id] == nil {
       if let colon = id.firstIndex(of: ":"), rscIndex[String(id[..<colon])] != nil { continue }
-      let r = newRsc(id, .primitive, nil, [:], [:], topLevel.count)
+      let r = newRsc(id, .primitive, nil, [:], [:])
       deriveMeta(r)
       rscs[r].removed = true
       rscs[r].managed = Value.bool(
-        config.properties["stop-removed-resources"] ?? config.properties["stop-orphan-resources"], default: true)
+        config.properties["stop-removed-resources"] ?? config.properties["stop-orphan-resources"],
+        default: true)
       rscs[r].nextRole = .stopped
-      rscs[r].nextRoleReason = "removed"
       addLocation(r, node: nil, score: -Value.infinity)
       topLevel.append(r)
     }
@@ -354,12 +374,12 @@ struct Cluster {
 
   private mutating func newRsc(
     _ id: String, _ variant: Rsc.Variant, _ parent: Int?, _ own: [String: String],
-    _ inherited: [String: String], _ order: Int
+    _ inherited: [String: String]
   ) -> Int {
     let meta = config.resourceDefaults.merging(inherited) { $1 }.merging(own) { $1 }
     let initial: [Int?] = nodes.map { options.symmetric ? $0.baseScore : nil }
     rscs.append(
-      Rsc(id: id, variant: variant, parent: parent, meta: meta, configOrder: order, allowed: initial))
+      Rsc(id: id, variant: variant, parent: parent, meta: meta, allowed: initial))
     rscIndex[id] = rscs.count - 1
     return rscs.count - 1
   }
@@ -374,6 +394,7 @@ struct Cluster {
     switch meta["multiple-active"]?.lowercased() {
     case "stop_only": rscs[r].multipleActive = .stopOnly
     case "block": rscs[r].multipleActive = .block
+    case "stop_unexpected": rscs[r].multipleActive = .stopUnexpected
     default: rscs[r].multipleActive = .stopStart
     }
     let fencing = options.fencingEnabled && !rscs[r].isFenceDevice
@@ -390,7 +411,6 @@ struct Cluster {
     }
     if let target = Role(parsing: meta["target-role"]), target == .stopped {
       rscs[r].nextRole = .stopped
-      rscs[r].nextRoleReason = "target-role"
     }
   }
 
@@ -405,9 +425,6 @@ struct Cluster {
     }
   }
 
-  /// Primitives in configuration order (depth first).
-  var primitives: [Int] { rscs.indices.filter { rscs[$0].isPrimitive } }
-
   func top(_ r: Int) -> Int {
     var r = r
     while let p = rscs[r].parent { r = p }
@@ -415,6 +432,7 @@ struct Cluster {
   }
 
   func isAnonymousCloneInstance(_ r: Int) -> Bool {
-    rscs[r].parent.map { rscs[top($0)].variant == .clone } ?? false
+    guard let parent = rscs[r].parent else { return false }
+    return rscs[top(parent)].variant == .clone
   }
 }

@@ -185,22 +185,27 @@ extension Cluster {
         continue
       }
       guard d != p, c.score.value != 0 else { continue }
-      if rscs[d].variant == .clone || rscs[p].variant == .clone {
-        notes.append("colocation \(c.id): colocations with clones are not scheduled yet")
-        continue
-      }
       let role = { (text: String?) -> Role in
         let role = Role(parsing: text) ?? .unknown
         return role == .started ? .unknown : role
       }
-      let dependent = firstPrimitive(d)
-      let primary = c.score.value >= Value.infinity ? lastPrimitive(p) : firstPrimitive(p)
-      guard let dependent, let primary else { continue }
-      let coloc = Coloc(
-        id: c.id, dependent: dependent, primary: primary, score: c.score.value,
-        dependentRole: role(c.role), primaryRole: role(c.withRole), attribute: c.nodeAttribute ?? "#uname",
-        influence: rscs[d].critical, entityDependent: d, entityPrimary: p)
-      addColocation(coloc, listOwner: lastPrimitive(p) ?? primary)
+      let primary: Int?
+      if rscs[p].variant == .clone {
+        primary = p  // matched by where its instances run
+      } else {
+        // A group: its last member for a mandatory colocation (all of it must run), else its first.
+        primary = c.score.value >= Value.infinity ? lastPrimitive(p) : firstPrimitive(p)
+      }
+      // A clone as dependent colocates each of its instances.
+      let dependents = rscs[d].variant == .clone ? rscs[d].children : [d]
+      guard let primary else { continue }
+      for dependent in dependents.compactMap({ firstPrimitive($0) }) {
+        let coloc = Coloc(
+          id: c.id, dependent: dependent, primary: primary, score: c.score.value,
+          dependentRole: role(c.role), primaryRole: role(c.withRole), attribute: c.nodeAttribute ?? "#uname",
+          influence: rscs[d].critical, entityDependent: d, entityPrimary: p)
+        addColocation(coloc, listOwner: rscs[p].variant == .clone ? nil : lastPrimitive(p))
+      }
       if c.score.value <= -Value.infinity {
         pendingOrders.append(PendingOrder(d, .stop, p, .start, [.ifRequiredOnSameNode]))
         pendingOrders.append(PendingOrder(p, .stop, d, .start, [.ifRequiredOnSameNode]))
@@ -208,15 +213,22 @@ extension Cluster {
     }
   }
 
-  private mutating func addColocation(_ c: Coloc, listOwner: Int) {
+  /// Files a colocation under its dependent ("this with") and, unless the primary is a clone, under the
+  /// primitive that takes the dependent's preferences into account ("with this").
+  private mutating func addColocation(_ c: Coloc, listOwner: Int?) {
     colocations.append(c)
     let i = colocations.count - 1
-    insertSorted(&rscs[c.dependent].thisWith, i) { colocations[$0].entityPrimary }
-    insertSorted(&rscs[listOwner].withThis, i) { colocations[$0].entityDependent }
+    let at = insertionIndex(rscs[c.dependent].thisWith, i) { colocations[$0].entityPrimary }
+    rscs[c.dependent].thisWith.insert(i, at: at)
+    if let owner = listOwner {
+      let at = insertionIndex(rscs[owner].withThis, i) { colocations[$0].entityDependent }
+      rscs[owner].withThis.insert(i, at: at)
+    }
   }
 
-  /// Higher priority first, then clones before groups before primitives, then by id.
-  private func insertSorted(_ list: inout [Int], _ c: Int, by entity: (Int) -> Int) {
+  /// Where a colocation goes in a sorted list: higher priority first, then clones before groups before
+  /// primitives, then by id; after its equals.
+  private func insertionIndex(_ list: [Int], _ c: Int, by entity: (Int) -> Int) -> Int {
     func before(_ a: Int, _ b: Int) -> Bool {
       let x = rscs[entity(a)]
       let y = rscs[entity(b)]
@@ -224,8 +236,7 @@ extension Cluster {
       if x.variant != y.variant { return x.variant > y.variant }
       return x.id.utf8.lexicographicallyPrecedes(y.id.utf8)
     }
-    let at = list.firstIndex { before(c, $0) } ?? list.count
-    list.insert(c, at: at)
+    return list.firstIndex { before(c, $0) } ?? list.count
   }
 
   func firstPrimitive(_ r: Int) -> Int? {
@@ -238,12 +249,37 @@ extension Cluster {
 
   // MARK: Assignment
 
-  /// Top-level resources by priority (stable: configuration order breaks ties).
-  var assignmentOrder: [Int] {
-    topLevel.enumerated().sorted { a, b in
-      rscs[a.element].priority != rscs[b.element].priority
-        ? rscs[a.element].priority > rscs[b.element].priority : a.offset < b.offset
-    }.map(\.element)
+  /// Top-level resources in the order they are assigned (and reported): by priority, configuration
+  /// order breaking ties. With a placement strategy other than `default`, Pacemaker then prefers the
+  /// resource with the higher score on its current node, then on the best nodes.
+  private func sortedForAssignment() -> [Int] {
+    let ranked = topLevel.enumerated().map { (offset: $0.offset, r: $0.element) }
+    guard options.placementStrategy != "default" else {
+      return ranked.sorted { a, b in
+        rscs[a.r].priority != rscs[b.r].priority
+          ? rscs[a.r].priority > rscs[b.r].priority : a.offset < b.offset
+      }.map(\.r)
+    }
+    let nodeOrder = nodes.indices.sorted { a, b in
+      nodes[a].baseScore != nodes[b].baseScore
+        ? nodes[a].baseScore > nodes[b].baseScore
+        : nodes[a].name.utf8.lexicographicallyPrecedes(nodes[b].name.utf8)
+    }
+    typealias Key = (offset: Int, r: Int, priority: Int, current: Int, scores: [Int])
+    let keys: [Key] = ranked.map { item in
+      let scores = firstPrimitive(item.r).map { rscs[$0].allowed } ?? []
+      let score = { (n: Int?) in n.flatMap { scores.isEmpty ? nil : scores[$0] } ?? -Value.infinity }
+      let current = firstPrimitive(item.r).flatMap { currentNode($0) }
+      return (item.offset, item.r, rscs[item.r].priority, score(current), nodeOrder.map { score($0) })
+    }
+    return keys.sorted { a, b in
+      if a.priority != b.priority { return a.priority > b.priority }
+      if a.current != b.current { return a.current > b.current }
+      if let i = a.scores.indices.first(where: { a.scores[$0] != b.scores[$0] }) {
+        return a.scores[i] > b.scores[i]
+      }
+      return a.offset < b.offset
+    }.map(\.r)
   }
 
   mutating func assignAll() {
@@ -252,6 +288,7 @@ extension Cluster {
         "Resource start-up disabled since no fencing resources have been defined: configure some or set "
           + "fencing-enabled=false")
     }
+    assignmentOrder = sortedForAssignment()
     for r in assignmentOrder { assign(r) }
   }
 
@@ -285,14 +322,12 @@ extension Cluster {
       addLocation(r, node: nil, score: -Value.infinity)
     } else if rscs[r].nextRole > rscs[r].origRole && !quorate && options.noQuorumPolicy == .freeze {
       rscs[r].nextRole = rscs[r].origRole
-      rscs[r].nextRoleReason = "no-quorum-policy=freeze"
     }
     if options.fencingEnabled && !haveFencing { rscs[r].managed = false }
 
     if !rscs[r].managed {
       if rscs[r].nextRole == .unknown || rscs[r].nextRole != rscs[r].origRole {
         rscs[r].nextRole = rscs[r].origRole
-        rscs[r].nextRoleReason = "unmanaged"
       }
       setAssigned(r, currentNode(r), force: true)
     } else if options.stopAll {
@@ -305,46 +340,48 @@ extension Cluster {
 
   private func isMandatory(_ c: Int) -> Bool { abs(colocations[c].score) >= Value.infinity }
 
-  /// The best allowed node: highest score, then fewest assigned resources, then the current node,
-  /// then the lowest name. A current node tied on score with the best is kept.
+  /// The best allowed node: highest score (unavailable nodes count as -INFINITY), then fewest assigned
+  /// resources, then the current node, then the lowest name (byte order). A current node tied on score
+  /// with the best is kept.
   private func bestNode(_ r: Int) -> Int? {
     let current = currentNode(r)
-    let candidates = nodes.indices.filter { rscs[r].allowed[$0] != nil }
-    let sorted = candidates.sorted { nodeBefore($0, $1, r, preferred: current) }
-    guard let best = sorted.first, let bestScore = rscs[r].allowed[best] else { return nil }
+    let allowed = rscs[r].allowed
+    typealias Key = (node: Int, score: Int, count: Int, preferred: Bool, name: String.UTF8View)
+    var keys: [Key] = []
+    for n in nodes.indices where allowed[n] != nil {
+      let score = nodes[n].available ? allowed[n]! : -Value.infinity
+      keys.append((n, score, nodes[n].assignedCount, n == current, nodes[n].name.utf8))
+    }
+    let minimal = options.placementStrategy == "minimal"
+    keys.sort { a, b in
+      if a.score != b.score { return a.score > b.score }
+      if !minimal && a.count != b.count { return a.count < b.count }
+      if !minimal && a.preferred != b.preferred { return a.preferred }
+      return a.name.lexicographicallyPrecedes(b.name)
+    }
+    guard let best = keys.first?.node, let bestScore = allowed[best] else { return nil }
     guard bestScore > 0, nodes[best].available, let running = current, nodes[running].available,
       nodes[running].baseScore >= 0
     else { return best }
-    for n in sorted.dropFirst() {
-      guard rscs[r].allowed[n] == bestScore else { break }
-      if n == running { return running }
+    for key in keys.dropFirst() {
+      guard allowed[key.node] == bestScore else { break }
+      if key.node == running { return running }
     }
     return best
-  }
-
-  func nodeBefore(_ a: Int, _ b: Int, _ r: Int, preferred: Int?) -> Bool {
-    let sa = nodes[a].available ? rscs[r].allowed[a] ?? -Value.infinity : -Value.infinity
-    let sb = nodes[b].available ? rscs[r].allowed[b] ?? -Value.infinity : -Value.infinity
-    if sa != sb { return sa > sb }
-    if nodes[a].assignedCount != nodes[b].assignedCount {
-      return nodes[a].assignedCount < nodes[b].assignedCount
-    }
-    if let p = preferred, a == p || b == p { return a == p }
-    return nodes[a].name.utf8.lexicographicallyPrecedes(nodes[b].name.utf8)
   }
 
   /// Pacemaker's `pcmk__assign_resource`: an unusable node (negative score, unavailable) means stopped.
   mutating func setAssigned(_ r: Int, _ node: Int?, force: Bool) {
     var node = node
     if !force, let n = node, (rscs[r].allowed[n] ?? -Value.infinity) < 0 || !nodes[n].available {
-      setNextRole(r, .stopped, reason: "node availability")
+      setNextRole(r, .stopped)
       node = nil
     }
     rscs[r].assigned = node
     if let n = node {
       nodes[n].assignedCount += 1
     } else {
-      setNextRole(r, .stopped, reason: "unable to assign")
+      setNextRole(r, .stopped)
     }
   }
 
@@ -368,19 +405,26 @@ extension Cluster {
       ? rscs[r].allowed : nil
     if rscs[coloc.primary].assignState == .pending { assign(coloc.primary) }
     guard rscs[coloc.primary].assignState == .done,
-      coloc.dependentRole == .unknown || coloc.dependentRole == rscs[r].nextRole,
-      coloc.primaryRole == .unknown || coloc.primaryRole == rscs[coloc.primary].nextRole
+      coloc.dependentRole == .unknown || coloc.dependentRole == rscs[r].nextRole
     else { return }
-
-    let target = rscs[coloc.primary].assigned
-    if target == nil && coloc.score < 0 { return }
+    // Where the primary will be in the required role: its node, or its instances' nodes.
+    var targets: [Int] = []
+    if rscs[coloc.primary].isPrimitive {
+      guard coloc.primaryRole == .unknown || coloc.primaryRole == rscs[coloc.primary].nextRole else { return }
+      targets = rscs[coloc.primary].assigned.map { [$0] } ?? []
+    } else {
+      for i in rscs[coloc.primary].children {
+        guard let lead = firstPrimitive(i), let n = rscs[lead].assigned else { continue }
+        if coloc.primaryRole == .unknown || coloc.primaryRole == expectedRole(lead) { targets.append(n) }
+      }
+    }
+    if targets.isEmpty && coloc.score < 0 { return }
+    let values = Set(targets.map { attribute($0, coloc.attribute)?.lowercased() })
     var work = rscs[r].allowed
     for n in work.indices where work[n] != nil {
-      guard let t = target else {
+      if targets.isEmpty {
         work[n] = Value.add(-coloc.score, work[n]!)
-        continue
-      }
-      if attribute(n, coloc.attribute)?.lowercased() == attribute(t, coloc.attribute)?.lowercased() {
+      } else if values.contains(attribute(n, coloc.attribute)?.lowercased()) {
         if coloc.score < Value.infinity { work[n] = Value.add(coloc.score, work[n]!) }
       } else if coloc.score >= Value.infinity {
         work[n] = -Value.infinity
@@ -388,6 +432,15 @@ extension Cluster {
     }
     if abs(coloc.score) >= Value.infinity || anyAvailable(work) { rscs[r].allowed = work }
     if let archive, !anyAvailable(rscs[r].allowed) { rscs[r].allowed = archive }
+  }
+
+  /// The role a primitive will have once assigned: its requested role, else Started (for an instance
+  /// of a promotable clone: Unpromoted, or Promoted if already promoted where it stays).
+  func expectedRole(_ r: Int) -> Role {
+    if rscs[r].nextRole != .unknown { return rscs[r].nextRole }
+    guard let n = rscs[r].assigned else { return .stopped }
+    guard rscs[r].promotable else { return .started }
+    return rscs[r].origRole == .promoted && currentNode(r) == n ? .promoted : .unpromoted
   }
 
   private func attribute(_ n: Int, _ name: String) -> String? {

@@ -25,7 +25,7 @@ extension Cluster {
         firsts = [action(fr, task, nil, optional: true)]
       }
     }
-    let thens = o.thenAction.map { [$0] } ?? o.thenRsc.map { findActions($0, o.thenTask ?? .start) } ?? []
+    let thens = thenActions(o)
     for var f in firsts {
       // "X then Y" waits for all of container X's children: use its completion milestone.
       if let fr = actions[f].rsc, !rscs[fr].isPrimitive, let tr = o.thenRsc, fr != tr, !isAncestor(fr, of: tr)
@@ -34,6 +34,12 @@ extension Cluster {
       }
       for t in thens { relate(f, t, o.flags) }
     }
+  }
+
+  private func thenActions(_ o: PendingOrder) -> [Int] {
+    if let a = o.thenAction { return [a] }
+    guard let r = o.thenRsc else { return [] }
+    return findActions(r, o.thenTask ?? .start)
   }
 
   /// The role a resource has now (a container: the highest of its children).
@@ -56,7 +62,7 @@ extension Cluster {
       guard let fr = o.firstRsc, fr != o.thenRsc, o.firstTask == .stop, o.firstAction == nil else { continue }
       let probes = actionsByRsc[fr].filter { actions[$0].isProbe }
       guard !probes.isEmpty else { continue }
-      let thens = o.thenAction.map { [$0] } ?? o.thenRsc.map { findActions($0, o.thenTask ?? .start) } ?? []
+      let thens = thenActions(o)
       for p in probes { for t in thens { relate(p, t, [.ordered]) } }
     }
   }
@@ -90,10 +96,6 @@ extension Cluster {
     let f = relations[i].first
     let t = relations[i].then
     guard !flags.isEmpty, flags != [.ifRequiredOnSameNode] else { return }
-    if flags.contains(.ifOnSameNode), let fn = actions[f].node, let tn = actions[t].node, fn != tn {
-      relations[i].flags = []
-      return
-    }
     let first = orderingFlags(f, &dirty)
     if flags.contains(.firstImpliesThen) {
       if actions[t].rsc != nil {

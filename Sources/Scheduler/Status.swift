@@ -94,6 +94,13 @@ extension Cluster {
     if s.hardError { addLocation(banTarget, node: n, score: -Value.infinity) }
 
     var role = Role(s.role)
+    // An operation in flight: a start (or promotion) counts as done, as Pacemaker assumes.
+    if let pending = s.pending.map(Value.operationKey),
+      ["start", "promote", "migrate_from"].contains(pending.name)
+    {
+      role = max(role, pending.name == "promote" ? .promoted : .started)
+      if pending.name == "start" { rscs[r].startPending = true }
+    }
     var failed = s.failed || s.stopFailed || s.blocked
     let op = failedOperation(r, s)
     // The failure's handling; stop, ban, standby and fence outlive a later success of the operation.
@@ -131,7 +138,7 @@ extension Cluster {
       if op.name == "stop" { addLocation(r, node: n, score: -Value.infinity) }
     }
     if policy == .stop {
-      setNextRole(r, .stopped, reason: "on-fail=stop")
+      setNextRole(r, .stopped)
       addLocation(banTarget, node: nil, score: -Value.infinity)
     }
 
@@ -139,14 +146,16 @@ extension Cluster {
     if knownActive && !nodes[n].online && !nodes[n].maintenance && rscs[r].managed && options.fencingEnabled {
       markUnclean(n, reason: "\(rscs[r].id) is thought to be active there")
     }
+    // Fencing will recover resources on an unclean node — except the one whose failure is the reason.
     var handling = policy
-    if nodes[n].unclean { handling = .ignore }  // fencing will recover it
+    if nodes[n].unclean && nodes[n].uncleanReason != "\(rscs[r].id) failed there" { handling = .ignore }
     switch handling {
     case .fence: markUnclean(n, reason: "\(rscs[r].id) failed there")
     case .standby: nodes[n].standby = true
     case .block:
       rscs[r].managed = false
       rscs[r].blocked = true
+      notes.append("\(rscs[r].id) is blocked on \(nodes[n].name) until its failure is cleaned up")
     case .ban: addLocation(r, node: n, score: -Value.infinity)
     case .ignore, .demote, .restart, .stop: break
     }
@@ -178,16 +187,15 @@ extension Cluster {
           rscs[m].managed = false
           rscs[m].blocked = true
         }
-      case .stopStart: break
+      case .stopStart, .stopUnexpected: break
       }
     }
   }
 
   /// Lowers the next role (a requested or failure-imposed role never raises it).
-  mutating func setNextRole(_ r: Int, _ role: Role, reason: String) {
+  mutating func setNextRole(_ r: Int, _ role: Role) {
     if rscs[r].nextRole == .unknown || role < rscs[r].nextRole {
       rscs[r].nextRole = role
-      rscs[r].nextRoleReason = reason
     }
   }
 }

@@ -22,7 +22,9 @@ extension Cluster {
     return result
   }
 
-  private func inGraph(_ a: Int) -> Bool { !actions[a].optional && actions[a].runnable }
+  private func inGraph(_ a: Int) -> Bool {
+    (!actions[a].optional || actions[a].alwaysInGraph) && actions[a].runnable
+  }
 
   private func kind(_ a: Action) -> ScheduledAction.Kind? {
     switch a.task {
@@ -51,7 +53,7 @@ extension Cluster {
         for r in before[x] where seen.insert(r.first).inserted {
           let f = r.first
           guard inGraph(f) else { continue }
-          if r.flags.contains(.ifRequiredOnSameNode) || r.flags.contains(.ifOnSameNode) {
+          if r.flags.contains(.ifRequiredOnSameNode) {
             guard actions[f].node != nil, actions[f].node == actions[x].node else { continue }
           }
           if let i = exported[f] {
@@ -102,18 +104,19 @@ extension Cluster {
     let moving = current != nil && next != nil && current != next
     let start = actionOn(r, .start, next)
     let startNode = start.map { actions[$0].runnable } == true ? current : nil
-    let stop = actionOn(r, .stop, startNode)
+    // With multiple-active=stop_unexpected the stop is on another node than the current one.
+    let stop = actionOn(r, .stop, startNode) ?? (rsc.stopUnexpected ? actionOn(r, .stop, nil) : nil)
     let promote = actionOn(r, .promote, next)
     let demote = actionOn(r, .demote, next)
     let required = { (a: Int?) in a.map { !self.actions[$0].optional } ?? false }
 
     if orig == rsc.nextRole {
       guard next != nil else { return [] }
-      if start == nil || actions[start!].optional {
+      guard let start, !actions[start].optional else {
         return required(demote) && required(promote)
           ? [line("Re-promote", current, next, promote, demote)] : []
       }
-      if !actions[start!].runnable {
+      if !actions[start].runnable {
         let source = stop.flatMap { actions[$0].reason != nil ? $0 : nil } ?? start
         return [line("Stop", current, nil, stop, source)]
       }
@@ -138,10 +141,7 @@ extension Cluster {
   }
 
   /// The resource's action of this task on node `n` — or on any node when `n` is nil.
-  private func actionOn(_ r: Int, _ task: Task, _ n: Int?) -> Int? {
-    guard let n else { return actionsByRsc[r].last { actions[$0].task == task && actions[$0].interval == 0 } }
-    return findAction(r, task, on: n)
-  }
+  private func actionOn(_ r: Int, _ task: Task, _ n: Int?) -> Int? { findAction(r, task, on: n) }
 
   private func item(
     _ change: String, _ r: Int, orig: Role, from: Int?, to: Int?, action: Int?, source: Int?
