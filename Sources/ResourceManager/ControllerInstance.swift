@@ -18,6 +18,7 @@ public enum ControllerDirective: Sendable, Equatable {
 }
 
 public enum LogLevel: String, Sendable, Equatable {
+  case debug
   case info
   case notice
   case warning
@@ -437,7 +438,7 @@ public struct ControllerInstance: Sendable {
     } else {
       out.append(
         .log(
-          level: .info,
+          level: .debug,
           "\(spec.resource) \(spec.key) on \(result.node): ok (rc \(result.rc), \(result.durationMs) ms)"))
     }
     state.resources[spec.resource, default: [:]][result.node] = s

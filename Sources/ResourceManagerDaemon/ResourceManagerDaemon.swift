@@ -341,6 +341,7 @@ public final class ResourceManagerDaemon: @unchecked Sendable {
         clients[token]?.send(response)
       case .log(let level, let text):
         switch level {
+        case .debug: logger.debug("\(text)")
         case .info: logger.info("\(text)")
         case .notice: logger.notice("\(text)")
         case .warning: logger.warning("\(text)")
@@ -366,7 +367,8 @@ public final class ResourceManagerDaemon: @unchecked Sendable {
     }
     let executor = self.executor
     let operation = operationRequest(spec)
-    logger.info("\(spec.action) \(spec.resource)\(spec.intervalMs > 0 ? " every \(spec.intervalMs) ms" : "")")
+    logger.debug(
+      "\(spec.action) \(spec.resource)\(spec.intervalMs > 0 ? " every \(spec.intervalMs) ms" : "")")
     Task {
       let result = await executor.run(operation)
       self.loop.execute {
