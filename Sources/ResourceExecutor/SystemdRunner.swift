@@ -107,6 +107,17 @@ public final class SystemdRunner: ResourceAgentRunner {
         case "stop": return try await stop(&operation)
         case "monitor", "status": return try await monitor(&operation)
         case "meta-data": return try await metadata(&operation)
+        case "reset-failed":
+          // `swpcs resource cleanup`: forget systemd's failed state too (ResetFailedUnit); a unit
+          // systemd does not know has nothing to forget.
+          do {
+            try await bus.call(
+              MethodCall(member: "ResetFailedUnit", arguments: [operation.unit]), deadline: operation.deadline
+            ) { _ throws(BusError) in () }
+          } catch {
+            operation.note("ResetFailedUnit: \(error)")
+          }
+          return OperationResult(rc: .success, output: operation.log.joined(separator: "\n"))
         case "validate-all":
           let (_, properties) = try await load(&operation)
           return notInstalled(properties, &operation) ?? OperationResult(rc: .success)

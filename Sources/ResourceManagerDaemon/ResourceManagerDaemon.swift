@@ -279,6 +279,7 @@ public final class ResourceManagerDaemon: @unchecked Sendable {
         else { return }
         do {
           let message = try decoder.decode(ControllerMessage.self, from: payload)
+          if case .cleanup(let cleanup) = message { resetFailedUnits(cleanup) }
           carryOut(controller.received(message, from: name, now: now))
         } catch {
           logger.warning("undecodable message from \(name): \(error)")
@@ -454,6 +455,29 @@ public final class ResourceManagerDaemon: @unchecked Sendable {
     carryOut(
       controller.recurringFailed(
         monitor.spec, rc: 7, output: "unit \(failure.kind.rawValue)", now: Self.wallMs()))
+  }
+
+  /// Cleanup also clears systemd's own failed state of this node's units (as `pcs resource cleanup`
+  /// does through Pacemaker).
+  func resetFailedUnits(_ cleanup: Cleanup) {
+    guard cleanup.node == nil || cleanup.node == controller.me else { return }
+    let requests = controller.config.resources.flatMap { resource -> [Primitive] in
+      switch resource {
+      case .primitive(let p): [p]
+      case .group(let g): g.members
+      case .clone: []
+      }
+    }.filter { p in
+      (cleanup.resource == nil || cleanup.resource == p.id)
+        && (p.agent.standard == .systemd || p.agent.standard == .service)
+    }.map { p in
+      OperationRequest(
+        resource: p.id, agent: p.agent, attributes: p.attributes, action: "reset-failed", intervalMs: 0,
+        timeoutMs: 10_000, meta: p.meta)
+    }
+    guard !requests.isEmpty else { return }
+    let executor = self.executor
+    Task { for request in requests { _ = await executor.run(request) } }
   }
 
   // MARK: - Clients
