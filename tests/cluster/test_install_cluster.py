@@ -1,7 +1,7 @@
 """Install tier: the .deb built by scripts/build-deb installs into a clean container node, the
 binaries run without the Swift toolchain's runtime path, the units start with systemctl, and
-removing the package leaves nothing behind. Needs a static release build (scripts/build-deb makes
-one; SWPCS_DEB points at a prebuilt package)."""
+removing the package leaves nothing behind. Opt-in (SWPCS_INSTALL_TEST=1): it needs a static release
+build, which scripts/build-deb makes; SWPCS_DEB points at a prebuilt package instead."""
 
 import os
 import subprocess
@@ -19,8 +19,8 @@ def deb():
     prebuilt = os.environ.get("SWPCS_DEB")
     if prebuilt:
         return Path(prebuilt)
-    if os.environ.get("SWPCS_SKIP_INSTALL_TEST") == "1":
-        pytest.skip("SWPCS_SKIP_INSTALL_TEST=1")
+    if os.environ.get("SWPCS_INSTALL_TEST") != "1":
+        pytest.skip("builds a static release .deb (minutes): run with SWPCS_INSTALL_TEST=1")
     out = subprocess.run([str(REPO / "scripts" / "build-deb")], capture_output=True, text=True, timeout=3000)
     assert out.returncode == 0, out.stderr[-3000:]
     return Path(out.stdout.strip().splitlines()[-1]).resolve()
