@@ -47,6 +47,14 @@ let package = Package(
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ],
       swiftSettings: strict),
+    // Differential testing and benchmark against Pacemaker's crm_simulate (scripts/differential).
+    .executableTarget(
+      name: "scheduler-differential",
+      dependencies: [
+        "Conformance", "CIBImport", "ResourceModel", "Scheduler",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ],
+      swiftSettings: strict),
     // Storage: the one atomic file writer; the versioned configuration store.
     .target(name: "FileSystem", swiftSettings: strict),
     .target(
@@ -113,7 +121,9 @@ let package = Package(
       name: "swpcs",
       dependencies: [
         "ClusterTypes", "ClusterConfig", "ControlProtocol", "ControlClient", "ResourceManager", "ResourceModel",
+        "CIBImport", "Conformance", "Scheduler", "Wire", "FileSystem", "Quorum", "ResourceExecutor",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        .product(name: "Crypto", package: "swift-crypto"),
       ],
       swiftSettings: strict),
     // Benchmark: scheduler time on generated clusters (swift run -c release scheduler-bench).
@@ -124,6 +134,11 @@ let package = Package(
     // Test support: the writer the ConfigStore crash test SIGKILLs.
     .executableTarget(
       name: "config-store-torture", dependencies: ["ConfigStore", "ResourceModel"], swiftSettings: strict),
+    // Test support: whole-cluster simulation campaigns (scripts/sim; swift run sim --seed N --replay).
+    .executableTarget(
+      name: "sim",
+      dependencies: ["ClusterSimulation", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+      swiftSettings: strict),
     .testTarget(
       name: "ConfigStoreTests",
       dependencies: ["ConfigStore", "ResourceModel", .product(name: "Crypto", package: "swift-crypto")],
@@ -140,6 +155,7 @@ let package = Package(
       name: "ConformanceTests", dependencies: ["Conformance", "CIBImport", "ResourceModel"], swiftSettings: strict),
     .testTarget(name: "ClusterConfigTests", dependencies: ["ClusterConfig"], swiftSettings: strict),
     .testTarget(name: "QuorumTests", dependencies: ["Quorum"], swiftSettings: strict),
+    .testTarget(name: "ClusterSimulationTests", dependencies: ["ClusterSimulation"], swiftSettings: strict),
     .testTarget(name: "MembershipTests", dependencies: ["Membership", "Quorum", "ClusterSimulation"], swiftSettings: strict),
     .testTarget(name: "SystemdIntegrationTests", dependencies: ["SystemdIntegration"], swiftSettings: strict),
     .testTarget(name: "WireTests", dependencies: ["Wire", "Membership"], swiftSettings: strict),

@@ -48,6 +48,35 @@ public struct CIBDocument: Sendable, Equatable {
     try parse(xml: xml, defaultNow: nil)
   }
 
+  /// Properties Pacemaker writes about itself (versions, the cluster stack, watchdog detection):
+  /// state of that cluster, not configuration to carry over.
+  public static let pacemakerManagedProperties: Set<String> = [
+    "dc-version", "cluster-infrastructure", "cluster-name", "last-lrm-refresh", "have-watchdog",
+  ]
+
+  /// Only the `<configuration>` section, for taking a Pacemaker cluster's configuration over
+  /// (`swpcs config import-cib`): the status is not read, and the properties Pacemaker manages
+  /// itself are left out — each reported in `unsupported`, as everything else that is not carried.
+  public static func importConfiguration(xml: String) throws(CIBImportError) -> (
+    configuration: ResourceConfiguration, unsupported: [UnsupportedItem]
+  ) {
+    let root = try XElement.parse(xml)
+    guard root.name == "cib" else { throw .notACIB(root: root.name) }
+    guard let section = root.child("configuration") else { throw .missingSection("configuration") }
+    var importer = ConfigurationImporter(configuration: section)
+    var config = try importer.run()
+    var unsupported = importer.unsupported
+    for name in config.properties.keys.sorted() where pacemakerManagedProperties.contains(name) {
+      unsupported.append(
+        UnsupportedItem(
+          element: "nvpair", id: name,
+          reason: "\(name)=\(config.properties[name] ?? "") is written by Pacemaker itself; not imported",
+          affectsScheduling: false))
+      config.properties[name] = nil
+    }
+    return (config, unsupported)
+  }
+
   /// Reads a CIB. "Now" is the CIB's `execution-date`, else `defaultNow` (pass the wall clock to
   /// behave like `crm_simulate`), else the newest `last-rc-change` in the status, else 0.
   public static func parse(xml: String, defaultNow: Int64?) throws(CIBImportError) -> CIBDocument {
@@ -66,6 +95,13 @@ public struct CIBDocument: Sendable, Equatable {
     let now = executionDate ?? defaultNow ?? StatusImporter.newestChange(in: status) ?? 0
     let haveQuorum = PacemakerValues.bool(root["have-quorum"])
     let panic = (root["no-quorum-panic"].flatMap { Int($0) } ?? 0) != 0
+    // Without quorum, no-quorum-policy=fence (formerly suicide) applies only to a partition that had
+    // quorum and lost it (the controller then sets no-quorum-panic); a cluster that never had quorum
+    // falls back to stop, as Pacemaker's unpack_config does.
+    let policy = config.properties["no-quorum-policy"]?.lowercased()
+    if !(haveQuorum ?? false) && !panic && (policy == "fence" || policy == "suicide") {
+      config.properties["no-quorum-policy"] = "stop"
+    }
 
     var statusImporter = StatusImporter(
       configuration: config, resources: importer.index, status: status, now: now,

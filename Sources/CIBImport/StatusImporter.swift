@@ -107,8 +107,13 @@ struct StatusImporter {
       nodes.first { ($0.config.id ?? $0.config.name) == uuid }?.config.name
         ?? nodes.first { $0.config.name == uuid }?.config.name
     }
+    // Nodes in the order of their node_state entries (Pacemaker reads the status in that order: it
+    // decides which node counts as "current" for a resource active on several), then the others.
+    var seenOrder: [Int] = []
+    for (node, _) in order where !seenOrder.contains(node) { seenOrder.append(node) }
+    let ordered = seenOrder + nodes.indices.filter { !seenOrder.contains($0) }
     return ClusterState(
-      nodes: nodes.map { info in
+      nodes: ordered.map { nodes[$0] }.map { info in
         NodeState(
           name: info.config.name, membership: membership(info), transientAttributes: info.transient,
           pending: info.online && info.pending && !info.unclean,

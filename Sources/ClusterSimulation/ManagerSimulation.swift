@@ -31,6 +31,17 @@ public struct ManagerSimulation {
   /// Services that refuse to start on a node.
   public var brokenStart: Set<[String]> = []
   public private(set) var log: [String] = []
+  /// Simulated fencing devices by id: what they do when asked to fence (see `FenceDeviceBehaviour`).
+  public var fenceDevices: [String: FenceDeviceBehaviour] = [:]
+  /// Fence requests received by executing nodes, not yet finished: (executor, request, received at).
+  var fenceRequests: [(executor: String, request: FenceRequest, at: Int64)] = []
+  /// Delay each executor draws within `delayMaxMs` (the real shell draws at random): executor → ms.
+  public var fenceDelayDraw: [String: Int] = [:]
+  /// Every completed fence action: (executor, target, device, ok, time).
+  public private(set) var fenceLog:
+    [(executor: String, target: String, device: String, ok: Bool, at: Int64)] = []
+  /// Nodes that learnt they had been fenced while running (`fencing-reaction`).
+  public private(set) var fencedReactions: [String] = []
 
   public init(nodeCount: Int) {
     names = (1...nodeCount).map { "n\($0)" }
@@ -119,6 +130,11 @@ public struct ManagerSimulation {
         responses.append(response)
       case .log(_, let text):
         log.append("\(name): \(text)")
+      case .fence(let request):
+        fenceRequests.append((name, request, now))
+      case .fenced(let reaction):
+        log.append("\(name): fenced while running (\(reaction))")
+        fencedReactions.append(name)
       }
     }
   }
@@ -138,6 +154,7 @@ public struct ManagerSimulation {
         let due = nodes[name]!.executing.filter { $0.doneAt <= now }
         nodes[name]!.executing.removeAll { $0.doneAt <= now }
         for (request, _) in due { finish(request, on: name) }
+        runFencing(on: name)
         // Recurring monitors: a service that died is noticed (systemd's signal or the monitor).
         if let controller = nodes[name]!.controller {
           for resource in controller.state.resources.keys {
@@ -190,6 +207,65 @@ public struct ManagerSimulation {
       for resource in nodes[name]!.running { count[resource, default: 0] += 1 }
     }
     for (resource, n) in count { maxConcurrent[resource] = max(maxConcurrent[resource] ?? 0, n) }
+  }
+
+  /// A simulated fencing device: it powers the target off after `durationMs` — or fails, or hangs
+  /// until `timeoutMs`.
+  public enum FenceDeviceBehaviour: Sendable, Equatable {
+    case works(durationMs: Int64)
+    case fails
+    case hangs
+  }
+
+  /// Executes due fence requests of `name`: each device of the level in turn, after the delay.
+  mutating func runFencing(on name: String) {
+    var remaining: [(executor: String, request: FenceRequest, at: Int64)] = []
+    var due: [FenceRequest] = []
+    for entry in fenceRequests {
+      guard entry.executor == name else {
+        remaining.append(entry)
+        continue
+      }
+      let request = entry.request
+      let delay = Int64(request.delayBaseMs + min(fenceDelayDraw[name] ?? 0, request.delayMaxMs))
+      var busy: Int64 = 0
+      devices: for device in request.devices {
+        switch fenceDevices[device.id] ?? .fails {
+        case .works(let ms): busy += ms
+        case .fails:
+          busy += 10
+          break devices
+        case .hangs:
+          busy += Int64(request.timeoutMs)
+          break devices
+        }
+      }
+      if now >= entry.at + delay + busy { due.append(request) } else { remaining.append(entry) }
+    }
+    fenceRequests = remaining
+    for request in due {
+      guard nodes[name]!.up else { continue }
+      var outcomes: [FenceDeviceOutcome] = []
+      for device in request.devices {
+        let behaviour = fenceDevices[device.id] ?? .fails
+        let ok: Bool
+        switch behaviour {
+        case .works: ok = true
+        case .fails, .hangs: ok = false
+        }
+        fenceLog.append((name, request.target, device.id, ok, now))
+        outcomes.append(
+          FenceDeviceOutcome(
+            device: device.id, ok: ok, rc: ok ? 0 : -1,
+            status: behaviour == .hangs ? "timeout" : ok ? "done" : "error"))
+        if !ok { break }
+      }
+      if outcomes.count == request.devices.count && outcomes.allSatisfy(\.ok), request.action != "on" {
+        log.append("\(name) powers off \(request.target)")
+        crash(request.target)
+      }
+      carry(name) { c, now in c.fenceCompleted(request, outcomes: outcomes, now: now) }
+    }
   }
 
   // MARK: - Observations

@@ -26,8 +26,10 @@ public final class CorosyncDaemon: @unchecked Sendable {
   var config: ClusterConfiguration { startup.config }
   var me: NodeId { startup.local.id }
 
-  var instance: MembershipInstance
-  var quorum: VoteQuorum
+  /// Membership and votequorum, wired together as one pure value.
+  var membership: QuorateMembership
+  var instance: MembershipInstance { membership.instance }
+  var quorum: VoteQuorum { membership.quorum }
   var codec: DatagramCodec
   var state: MembershipStateFile
 
@@ -63,14 +65,15 @@ public final class CorosyncDaemon: @unchecked Sendable {
       localNode: startup.local.id, nodes: config.nodes.map(\.id), linkCount: config.linkCount,
       heartbeatInterval: config.heartbeatInterval, failureTimeout: config.failureTimeout)
     let now = Self.monotonicNow()
-    instance = MembershipInstance(
+    let instance = MembershipInstance(
       settings: settings, incarnation: startup.incarnation,
       persistedViewSequence: startup.persistedViewSequence,
       now: now)
     do {
-      quorum = try VoteQuorum(
+      let quorum = try VoteQuorum(
         nodes: Dictionary(uniqueKeysWithValues: config.nodes.map { ($0.id, $0.votes) }),
         options: config.quorum)
+      membership = QuorateMembership(instance: instance, quorum: quorum)
     } catch {
       throw StartupError("quorum options: \(error)")
     }
@@ -172,7 +175,7 @@ public final class CorosyncDaemon: @unchecked Sendable {
     stopping = true
     ServiceNotifier.stopping()
     logger.notice("leaving the cluster (clean stop)")
-    let directives = instance.leave()
+    let directives = membership.leave(now: Self.monotonicNow())
     carryOut(directives)
     loop.scheduleTask(in: .milliseconds(15)) {
       self.carryOut(directives)
@@ -201,18 +204,14 @@ public final class CorosyncDaemon: @unchecked Sendable {
     guard !stopping else { return }
     let now = Self.monotonicNow()
     lastTickAt = now
-    carryOut(instance.tick(now: now))
-    if let changed = quorum.tick(now: now) {
-      quorumChanged(changed, reason: "last_man_standing window elapsed")
-    }
+    carryOut(membership.tick(now: now))
     logLinkChanges(now: now)
     rearmTimer()
   }
 
   func rearmTimer() {
     let now = Self.monotonicNow()
-    var deadline = instance.nextDeadline(now: now)
-    if let q = quorum.nextDeadline, q < deadline { deadline = q }
+    let deadline = membership.nextDeadline(now: now)
     if let current = timerDeadline, current <= deadline, timer != nil { return }
     timer?.cancel()
     timerDeadline = deadline
@@ -247,7 +246,8 @@ public final class CorosyncDaemon: @unchecked Sendable {
       }
       lastHeard[header.sender]?[link] = now
       carryOut(
-        instance.receive(message, from: header.sender, incarnation: header.incarnation, link: link, now: now))
+        membership.receive(
+          message, from: header.sender, incarnation: header.incarnation, link: link, now: now))
       rearmTimer()
     }
   }
@@ -263,7 +263,7 @@ public final class CorosyncDaemon: @unchecked Sendable {
   /// A local client's group message.
   func submit(_ payload: [UInt8]) -> String? {
     do {
-      carryOut(try instance.submit(payload, now: Self.monotonicNow()))
+      carryOut(try membership.submit(payload, now: Self.monotonicNow()))
       rearmTimer()
       return nil
     } catch {
@@ -273,13 +273,15 @@ public final class CorosyncDaemon: @unchecked Sendable {
 
   // MARK: - Directives
 
-  func carryOut(_ directives: [MembershipDirective]) {
-    for directive in directives {
-      switch directive {
+  func carryOut(_ events: [QuorateMembership.Event]) {
+    for event in events {
+      switch event {
       case .send(let message, let to, let links):
         send(message, to: to, links: links)
-      case .installView(let change):
-        installed(change)
+      case .view(let change, let state, let before):
+        installed(change, quorum: state, wasQuorate: before)
+      case .quorum(let state, let reason):
+        quorumChanged(state, reason: reason)
       case .deliver(let delivery):
         publish(
           CorosyncEvent(
@@ -326,14 +328,9 @@ public final class CorosyncDaemon: @unchecked Sendable {
     return lastHeard[node]?.firstIndex { heard in heard.map { now - $0 < config.failureTimeout } ?? false }
   }
 
-  func installed(_ change: ViewChange) {
+  func installed(_ change: ViewChange, quorum state: QuorumState, wasQuorate before: Bool) {
     viewChanges += 1
     viewInstalledAt = Date().timeIntervalSince1970
-    let now = Self.monotonicNow()
-    let before = quorum.state.quorate
-    let state = quorum.viewInstalled(
-      members: Set(change.view.memberIds), quorateMembers: change.quorateMembers, now: now)
-    instance.localQuorate = state.quorate
     let names = change.view.memberIds.map { name(of: $0) }.joined(separator: " ")
     var detail: [String] = []
     if !change.joined.isEmpty {
@@ -363,7 +360,6 @@ public final class CorosyncDaemon: @unchecked Sendable {
   }
 
   func quorumChanged(_ state: QuorumState, reason: String) {
-    instance.localQuorate = state.quorate
     logger.notice(
       "quorum \(state.quorate ? "quorate" : "NOT quorate") (\(reason)): expected votes \(state.expectedVotes), quorum \(state.quorum)"
     )
@@ -469,8 +465,7 @@ public final class CorosyncDaemon: @unchecked Sendable {
 
   func setExpectedVotes(_ votes: Int) -> String? {
     do {
-      let state = try quorum.setExpectedVotes(votes)
-      quorumChanged(state, reason: "expected votes set to \(votes) by an administrator")
+      carryOut([try membership.setExpectedVotes(votes)])
       return nil
     } catch {
       return "\(error)"
@@ -478,7 +473,7 @@ public final class CorosyncDaemon: @unchecked Sendable {
   }
 
   func unblockQuorum() {
-    quorumChanged(quorum.unblockWaitForAll(), reason: "wait_for_all cancelled by an administrator")
+    carryOut([membership.unblockQuorum()])
   }
 }
 

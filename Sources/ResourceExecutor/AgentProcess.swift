@@ -6,7 +6,8 @@ import Glibc
 /// captured (bounded), killed as a group when it overruns its timeout.
 ///
 /// Invariants: the child never inherits the executor's descriptors (everything above stderr is
-/// closed) nor its signal dispositions or mask; stdin is `/dev/null`; once the timeout passes the
+/// closed) nor its signal dispositions or mask; stdin is `/dev/null` or `standardInput` (fence agents
+/// read their parameters there); once the timeout passes the
 /// whole process group gets SIGTERM and, after `killGrace`, SIGKILL, so `run()` returns within
 /// `timeout + killGrace` (plus scheduling noise) whatever the agent does. A run is never abandoned
 /// half-way: cancelling the calling task does not stop it (the agent decides when an action is done,
@@ -21,6 +22,9 @@ struct AgentProcess: Sendable {
   var killGrace: Duration = .seconds(2)
   /// The last `outputLimit` bytes of each stream are kept.
   var outputLimit: Int = 4096
+  /// Bytes the child reads on stdin, then end of file (at most `standardInputLimit`); nil: /dev/null.
+  var standardInput: [UInt8]?
+  static let standardInputLimit = 60_000
 
   /// How the child ended.
   enum Termination: Sendable, Equatable {
@@ -71,6 +75,20 @@ struct AgentProcess: Sendable {
 
   private func spawn() throws(SpawnError) -> SpawnedChild {
     let started = ContinuousClock.now
+    // The whole input fits in the pipe's buffer (64 KiB): written before the child starts.
+    var input: [Int32]?
+    if let bytes = standardInput {
+      guard bytes.count <= Self.standardInputLimit else { throw .failed("standard input too large") }
+      guard let fds = pipeAboveStandardStreams() else { throw .failed("pipe: \(errnoText())") }
+      let written = bytes.withUnsafeBytes { write(fds[1], $0.baseAddress, $0.count) }
+      close(fds[1])
+      guard written == bytes.count else {
+        close(fds[0])
+        throw .failed("cannot write the agent's standard input")
+      }
+      input = fds
+    }
+    defer { if let input { close(input[0]) } }
     guard let out = pipeAboveStandardStreams() else { throw .failed("pipe: \(errnoText())") }
     guard let err = pipeAboveStandardStreams() else {
       closeAll(out)
@@ -84,7 +102,11 @@ struct AgentProcess: Sendable {
     var actions = posix_spawn_file_actions_t()
     posix_spawn_file_actions_init(&actions)
     defer { posix_spawn_file_actions_destroy(&actions) }
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+    if let input {
+      posix_spawn_file_actions_adddup2(&actions, input[0], 0)
+    } else {
+      posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+    }
     posix_spawn_file_actions_adddup2(&actions, out[1], 1)
     posix_spawn_file_actions_adddup2(&actions, err[1], 2)
     posix_spawn_file_actions_addclosefrom_np(&actions, 3)

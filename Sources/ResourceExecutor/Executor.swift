@@ -13,14 +13,19 @@ public protocol ResourceAgentRunner: Sendable {
 /// does — an agent never sees a stop overtaking the start it follows. Different resources run in
 /// parallel; `meta-data` requests are not queued behind a resource.
 ///
-/// `stonith:` resources are not run here: fencing devices belong to the fencer.
+/// `stonith:` resources (fencing devices) go to the ``FenceAgentRunner`` when one is given: start
+/// registers the device after a successful `monitor`, as Pacemaker's executor does.
 public final class Executor: Sendable {
   private let runners: [AgentSpec.Standard: any ResourceAgentRunner]
   private let queue = OperationQueue()
 
   /// `systemd` also serves `service:` resources (on a systemd host every service is a unit).
-  public init(ocf: any ResourceAgentRunner = OCFRunner(), systemd: (any ResourceAgentRunner)? = nil) {
+  public init(
+    ocf: any ResourceAgentRunner = OCFRunner(), systemd: (any ResourceAgentRunner)? = nil,
+    stonith: (any ResourceAgentRunner)? = nil
+  ) {
     var runners: [AgentSpec.Standard: any ResourceAgentRunner] = [.ocf: ocf]
+    if let stonith { runners[.stonith] = stonith }
     if let systemd {
       runners[.systemd] = systemd
       runners[.service] = systemd

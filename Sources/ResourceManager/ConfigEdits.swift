@@ -56,6 +56,7 @@ public enum ConfigEdits {
     _ config: inout ResourceConfiguration, primitive: Primitive, group: String?, disabled: Bool
   ) throws(ConfigEditError) {
     try checkId(primitive.id)
+    try validateMeta(primitive.meta)
     guard !allIds(config).contains(primitive.id) else {
       throw ConfigEditError("'\(primitive.id)' already exists")
     }
@@ -115,6 +116,7 @@ public enum ConfigEdits {
   public static func setMeta(
     _ config: inout ResourceConfiguration, id: String, _ values: [String: String]
   ) throws(ConfigEditError) {
+    try validateMeta(values)
     func apply(_ meta: inout [String: String]) {
       for (k, v) in values { meta[k] = v.isEmpty ? nil : v }
     }
@@ -257,12 +259,23 @@ public enum ConfigEdits {
 
 /// Pacemaker's cluster properties swpcs understands, with aliases and value checks.
 public enum ClusterPropertyNames {
-  public static let aliases: [String: String] = ["fencing-enabled": "stonith-enabled"]
+  public static let aliases: [String: String] = [
+    "fencing-enabled": "stonith-enabled", "fencing-action": "stonith-action",
+    "fencing-timeout": "stonith-timeout", "fencing-max-attempts": "stonith-max-attempts",
+  ]
   public static func canonical(_ name: String) -> String { aliases[name] ?? name }
-  static func isBool(_ v: String) -> Bool {
+  public static func isBool(_ v: String) -> Bool {
     ["true", "false", "yes", "no", "on", "off", "1", "0", "y", "n"].contains(v.lowercased())
   }
   static func isDuration(_ v: String) -> Bool { ControllerInstance.parseMs(v) != nil }
+  /// Pacemaker's defaults, for `property config --all|--defaults`.
+  public static let defaults: [String: String] = [
+    "stonith-enabled": "true", "no-quorum-policy": "stop", "symmetric-cluster": "true",
+    "maintenance-mode": "false", "start-failure-is-fatal": "true", "stop-all-resources": "false",
+    "stonith-action": "reboot", "stonith-timeout": "60s", "cluster-recheck-interval": "15min",
+    "priority-fencing-delay": "0", "startup-fencing": "true", "shutdown-escalation": "20min",
+    "stonith-max-attempts": "10", "fencing-reaction": "stop",
+  ]
   public static let known: [String: @Sendable (String) -> Bool] = [
     "stonith-enabled": isBool,
     "no-quorum-policy": { ["stop", "freeze", "ignore", "demote", "suicide"].contains($0) },
@@ -276,5 +289,329 @@ public enum ClusterPropertyNames {
     "priority-fencing-delay": isDuration,
     "startup-fencing": isBool,
     "shutdown-escalation": isDuration,
+    "stonith-max-attempts": { (Int($0) ?? 0) > 0 },
+    "fencing-reaction": { ["stop", "panic"].contains($0) },
   ]
+}
+
+// MARK: - Resource edits of the full command line
+
+extension ConfigEdits {
+  /// Prefix of the location constraints `resource move|ban` create and `resource clear` removes.
+  public static let moveConstraintPrefix = "cli-"
+
+  public static func moveConstraintId(_ resource: String) -> String { "cli-prefer-\(resource)" }
+  public static func banConstraintId(_ resource: String, node: String) -> String {
+    "cli-ban-\(resource)-on-\(node)"
+  }
+
+  /// The primitive with this id, wherever it sits (top level, group member, clone child).
+  public static func primitive(_ config: ResourceConfiguration, id: String) -> Primitive? {
+    for resource in config.resources {
+      switch resource {
+      case .primitive(let p) where p.id == id: return p
+      case .group(let g): if let m = g.members.first(where: { $0.id == id }) { return m }
+      case .clone(let c):
+        switch c.child {
+        case .primitive(let p) where p.id == id: return p
+        case .group(let g): if let m = g.members.first(where: { $0.id == id }) { return m }
+        default: break
+        }
+      default: break
+      }
+    }
+    return nil
+  }
+
+  /// Applies `body` to the primitive `id` wherever it sits; throws when there is none.
+  static func modifyPrimitive(
+    _ config: inout ResourceConfiguration, id: String,
+    _ body: (inout Primitive) throws(ConfigEditError) -> Void
+  ) throws(ConfigEditError) {
+    for index in config.resources.indices {
+      switch config.resources[index] {
+      case .primitive(var p) where p.id == id:
+        try body(&p)
+        config.resources[index] = .primitive(p)
+        return
+      case .group(var g):
+        if let m = g.members.firstIndex(where: { $0.id == id }) {
+          try body(&g.members[m])
+          config.resources[index] = .group(g)
+          return
+        }
+      case .clone(var c):
+        switch c.child {
+        case .primitive(var p) where p.id == id:
+          try body(&p)
+          c.child = .primitive(p)
+          config.resources[index] = .clone(c)
+          return
+        case .group(var g):
+          if let m = g.members.firstIndex(where: { $0.id == id }) {
+            try body(&g.members[m])
+            c.child = .group(g)
+            config.resources[index] = .clone(c)
+            return
+          }
+        default: break
+        }
+      default: break
+      }
+    }
+    if allResourceIds(config).contains(id) {
+      throw ConfigEditError("'\(id)' is a group or clone, not a primitive resource")
+    }
+    throw ConfigEditError("resource '\(id)' does not exist")
+  }
+
+  public static func requireResource(_ config: ResourceConfiguration, _ id: String) throws(ConfigEditError) {
+    guard allResourceIds(config).contains(id) else {
+      throw ConfigEditError("resource '\(id)' does not exist")
+    }
+  }
+
+  static func requireNode(_ node: String, _ knownNodes: [String]) throws(ConfigEditError) {
+    guard knownNodes.contains(node) else {
+      throw ConfigEditError(
+        "node '\(node)' is not in the cluster; known nodes: \(knownNodes.joined(separator: ", "))")
+    }
+  }
+
+  /// Checks the values of the meta attributes Pacemaker interprets (others pass through, as in pcs).
+  public static func validateMeta(_ values: [String: String]) throws(ConfigEditError) {
+    for (name, value) in values where !value.isEmpty {
+      switch name {
+      case "target-role":
+        let roles = ["Started", "Stopped", "Promoted", "Unpromoted", "Master", "Slave"]
+        guard roles.contains(value) else {
+          throw ConfigEditError("invalid target-role '\(value)'; use one of \(roles.joined(separator: ", "))")
+        }
+      case "is-managed", "critical", "allow-migrate", "globally-unique", "notify", "interleave", "ordered":
+        guard ClusterPropertyNames.isBool(value) else {
+          throw ConfigEditError("invalid value '\(value)' for \(name): use true or false")
+        }
+      case "resource-stickiness", "migration-threshold", "priority":
+        guard Score(parsing: value) != nil else {
+          throw ConfigEditError("invalid score '\(value)' for \(name): use an integer, INFINITY or -INFINITY")
+        }
+      case "failure-timeout", "timeout", "interval":
+        guard ControllerInstance.parseMs(value) != nil else {
+          throw ConfigEditError("invalid duration '\(value)' for \(name) (examples: 10s, 500ms, 2min)")
+        }
+      default: break
+      }
+    }
+  }
+
+  /// `resource update ID [NAME=VALUE...] [op ACTION ...] [meta ...]`: an empty value removes an
+  /// attribute; an operation replaces the operations with the same action (as pcs does).
+  public static func updateResource(
+    _ config: inout ResourceConfiguration, id: String, attributes: [Attribute], meta: [String: String],
+    operations: [OperationSpec]
+  ) throws(ConfigEditError) {
+    try validateMeta(meta)
+    try modifyPrimitive(&config, id: id) { p throws(ConfigEditError) in
+      for attribute in attributes {
+        if let i = p.attributes.firstIndex(where: { $0.name == attribute.name }) {
+          if attribute.value.isEmpty {
+            p.attributes.remove(at: i)
+          } else {
+            p.attributes[i].value = attribute.value
+          }
+        } else if !attribute.value.isEmpty {
+          p.attributes.append(attribute)
+        }
+      }
+      for (k, v) in meta { p.meta[k] = v.isEmpty ? nil : v }
+      for op in operations {
+        p.operations.removeAll { $0.name == op.name }
+        p.operations.append(op)
+      }
+    }
+  }
+
+  /// `resource op add ID ACTION [interval=...] ...`: one operation per (action, interval).
+  public static func addOperation(_ config: inout ResourceConfiguration, id: String, operation: OperationSpec)
+    throws(ConfigEditError)
+  {
+    try modifyPrimitive(&config, id: id) { p throws(ConfigEditError) in
+      guard
+        !p.operations.contains(where: { $0.name == operation.name && $0.intervalMs == operation.intervalMs })
+      else {
+        throw ConfigEditError(
+          "'\(id)' already has a \(operation.name) operation with interval \(operation.intervalMs / 1000)s")
+      }
+      p.operations.append(operation)
+    }
+  }
+
+  /// `resource op delete ID ACTION [interval=...]` (or an operation id alone).
+  public static func deleteOperation(
+    _ config: inout ResourceConfiguration, id: String, action: String, intervalMs: Int?
+  ) throws(ConfigEditError) {
+    try modifyPrimitive(&config, id: id) { p throws(ConfigEditError) in
+      let before = p.operations.count
+      p.operations.removeAll {
+        ($0.name == action || $0.id == action) && (intervalMs == nil || $0.intervalMs == intervalMs)
+      }
+      guard p.operations.count < before else {
+        throw ConfigEditError(
+          "'\(id)' has no \(action) operation\(intervalMs.map { " with interval \($0 / 1000)s" } ?? "")")
+      }
+    }
+  }
+
+  /// `resource move ID NODE`: prefer NODE with INFINITY (constraint `cli-prefer-ID`).
+  public static func addMoveConstraint(
+    _ config: inout ResourceConfiguration, resource: String, node: String, knownNodes: [String]
+  ) throws(ConfigEditError) {
+    try requireResource(config, resource)
+    try requireNode(node, knownNodes)
+    let id = moveConstraintId(resource)
+    config.constraints.locations.removeAll { $0.id == id }
+    config.constraints.locations.append(
+      LocationConstraint(id: id, resource: resource, node: node, score: .infinity))
+  }
+
+  /// `resource ban ID NODE`: keep it off NODE (constraint `cli-ban-ID-on-NODE`, -INFINITY).
+  public static func addBan(
+    _ config: inout ResourceConfiguration, resource: String, node: String, knownNodes: [String]
+  ) throws(ConfigEditError) {
+    try requireResource(config, resource)
+    try requireNode(node, knownNodes)
+    let id = banConstraintId(resource, node: node)
+    config.constraints.locations.removeAll { $0.id == id }
+    config.constraints.locations.append(
+      LocationConstraint(id: id, resource: resource, node: node, score: .minusInfinity))
+  }
+
+  /// `resource clear ID [NODE]`: removes what move/ban created; returns the ids removed.
+  @discardableResult
+  public static func clearMoveConstraints(
+    _ config: inout ResourceConfiguration, resource: String, node: String?
+  ) throws(ConfigEditError) -> [String] {
+    try requireResource(config, resource)
+    let matching = config.constraints.locations.filter {
+      $0.resource == resource && $0.id.hasPrefix(moveConstraintPrefix) && (node == nil || $0.node == node)
+    }.map(\.id)
+    config.constraints.locations.removeAll { matching.contains($0.id) }
+    return matching
+  }
+
+  /// `resource group add GROUP RSC...`: moves primitives (top level or from another group) into
+  /// GROUP, created when missing; groups emptied on the way disappear.
+  public static func groupAdd(_ config: inout ResourceConfiguration, group: String, members: [String])
+    throws(ConfigEditError)
+  {
+    try checkId(group)
+    guard !members.isEmpty else { throw ConfigEditError("group add needs at least one resource") }
+    guard !members.contains(group) else { throw ConfigEditError("a group cannot contain itself") }
+    var moved: [Primitive] = []
+    for id in members {
+      guard let p = primitive(config, id: id) else {
+        if allResourceIds(config).contains(id) {
+          throw ConfigEditError("'\(id)' is not a primitive resource")
+        }
+        throw ConfigEditError("resource '\(id)' does not exist")
+      }
+      if config.resources.contains(where: {
+        if case .clone(let c) = $0 { return c.childIds.contains(id) } else { return false }
+      }) {
+        throw ConfigEditError("'\(id)' is in a clone; it cannot be put into a group")
+      }
+      moved.append(p)
+    }
+    if let existing = config.resources.first(where: { $0.id == group }) {
+      guard case .group = existing else { throw ConfigEditError("'\(group)' exists and is not a group") }
+    } else if allIds(config).contains(group) {
+      throw ConfigEditError("'\(group)' already exists")
+    }
+    var resources: [Resource] = []
+    var groupIndex: Int?
+    for resource in config.resources {
+      switch resource {
+      case .primitive(let p) where members.contains(p.id): continue
+      case .group(var g):
+        g.members.removeAll { members.contains($0.id) && g.id != group }
+        if g.id == group {
+          g.members.removeAll { members.contains($0.id) }
+          groupIndex = resources.count
+        }
+        if !g.members.isEmpty || g.id == group { resources.append(.group(g)) }
+      default: resources.append(resource)
+      }
+    }
+    if let groupIndex, case .group(var g) = resources[groupIndex] {
+      g.members += moved
+      resources[groupIndex] = .group(g)
+    } else {
+      resources.append(.group(Group(id: group, members: moved)))
+    }
+    config.resources = resources
+  }
+
+  /// `resource group remove GROUP [RSC...]`: members become top-level resources (all of them, and the
+  /// group goes away, when none are named).
+  public static func groupRemove(_ config: inout ResourceConfiguration, group: String, members: [String])
+    throws(ConfigEditError)
+  {
+    guard let index = config.resources.firstIndex(where: { $0.id == group }),
+      case .group(var g) = config.resources[index]
+    else { throw ConfigEditError("group '\(group)' does not exist") }
+    let removing = members.isEmpty ? g.members.map(\.id) : members
+    for id in removing where !g.members.contains(where: { $0.id == id }) {
+      throw ConfigEditError("resource '\(id)' is not in group '\(group)'")
+    }
+    let out = g.members.filter { removing.contains($0.id) }
+    g.members.removeAll { removing.contains($0.id) }
+    var resources = config.resources
+    if g.members.isEmpty {
+      resources.remove(at: index)
+      resources.insert(contentsOf: out.map { Resource.primitive($0) }, at: index)
+      // Constraints naming the vanished group would dangle.
+      config.constraints.locations.removeAll { $0.resource == group }
+      config.constraints.colocations.removeAll { $0.resource == group || $0.withResource == group }
+      config.constraints.orders.removeAll { $0.first == group || $0.then == group }
+    } else {
+      resources[index] = .group(g)
+      resources.insert(contentsOf: out.map { Resource.primitive($0) }, at: index + 1)
+    }
+    config.resources = resources
+  }
+
+  /// `resource [op] defaults update NAME=VALUE...` (empty value: unset).
+  public static func updateDefaults(
+    _ config: inout ResourceConfiguration, operations: Bool, _ values: [String: String]
+  ) throws(ConfigEditError) {
+    try validateMeta(values)
+    for (k, v) in values {
+      guard !k.isEmpty else { throw ConfigEditError("empty defaults name") }
+      if operations {
+        config.operationDefaults[k] = v.isEmpty ? nil : v
+      } else {
+        config.resourceDefaults[k] = v.isEmpty ? nil : v
+      }
+    }
+  }
+
+  /// The constraints that name a resource (`constraint ref ID`).
+  public static func constraintReferences(_ config: ResourceConfiguration, resource: String)
+    throws(ConfigEditError) -> [String]
+  {
+    try requireResource(config, resource)
+    let c = config.constraints
+    return c.locations.filter { $0.resource == resource }.map(\.id)
+      + c.colocations.filter { $0.resource == resource || $0.withResource == resource }.map(\.id)
+      + c.orders.filter { $0.first == resource || $0.then == resource }.map(\.id)
+  }
+}
+
+extension Clone {
+  public var childIds: [String] {
+    switch child {
+    case .primitive(let p): [p.id]
+    case .group(let g): [g.id] + g.members.map(\.id)
+    }
+  }
 }

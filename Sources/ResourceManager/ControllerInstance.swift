@@ -15,6 +15,10 @@ public enum ControllerDirective: Sendable, Equatable {
   case reply(token: Int, ManagerResponse)
   /// One log line a human cares about.
   case log(level: LogLevel, String)
+  /// Run one level of a fence operation on this node and report it with `fenceCompleted`.
+  case fence(FenceRequest)
+  /// This node was fenced but still runs: carry out `fencing-reaction` (stop | panic).
+  case fenced(reaction: String)
 }
 
 public enum LogLevel: String, Sendable, Equatable {
@@ -32,10 +36,16 @@ public struct ControllerSettings: Sendable, Equatable {
   public var nodeIds: [String: UInt32]
   /// After a view change, how long the DC waits for every member's hello before scheduling anyway.
   public var joinWaitMs: Int64
-  public init(localNode: String, nodeIds: [String: UInt32], joinWaitMs: Int64 = 3000) {
+  /// Wall-clock ms when this node's daemon started: fencing history after it means "fenced while
+  /// running" (`fencing-reaction`).
+  public var startedAtMs: Int64
+  public init(
+    localNode: String, nodeIds: [String: UInt32], joinWaitMs: Int64 = 3000, startedAtMs: Int64 = .max
+  ) {
     self.localNode = localNode
     self.nodeIds = nodeIds
     self.joinWaitMs = joinWaitMs
+    self.startedAtMs = startedAtMs
   }
 }
 
@@ -50,7 +60,7 @@ public struct ControllerInstance: Sendable {
   public var me: String { settings.localNode }
 
   public private(set) var config: ResourceConfiguration
-  public private(set) var state = ClusterState()
+  public internal(set) var state = ClusterState()
   public private(set) var members: [String] = []
   public private(set) var joined: Set<String> = []
   var shuttingDown: Set<String> = []
@@ -80,9 +90,13 @@ public struct ControllerInstance: Sendable {
   var pendingRequests: [String: Int] = [:]
   var requestCounter = 0
   var recentFailures: [ActionResult] = []
+  /// This node's results broadcast but not yet delivered back: a hello sent meanwhile must already
+  /// include them, or it would undo them on every replica when delivered after them.
+  var undeliveredResults: [ActionResult] = []
   /// The last action spec seen per resource (from results): agent and parameters of resources that
   /// may no longer be in the configuration but still run somewhere.
   var specs: [String: ActionSpec] = [:]
+  var fencer = FencerState()
 
   public init(settings: ControllerSettings, config: ResourceConfiguration) {
     self.settings = settings
@@ -112,7 +126,9 @@ public struct ControllerInstance: Sendable {
     configVersions = [:]
     let fencing = fencingEnabled
     for node in previous where !members.contains(node) {
-      if lost.contains(node) && fencing && hasActiveResources(node) {
+      if lost.contains(node) && fencing && (hasActiveResources(node) || hasFenceDevice)
+        && !fencedSinceJoin(node)
+      {
         setMembership(node, .unclean)
         out.append(.log(level: .warning, "node \(node) was lost with resources active: UNCLEAN until fenced"))
       } else {
@@ -153,6 +169,8 @@ public struct ControllerInstance: Sendable {
     case .hello(let hello):
       guard members.contains(hello.node) else { break }
       joined.insert(hello.node)
+      fencer.joinedAt[hello.node] = now
+      out += mergeFenceHistory(hello.fenceHistory ?? [])
       configVersions[hello.node] = hello.configVersion
       if hello.shuttingDown { shuttingDown.insert(hello.node) } else { shuttingDown.remove(hello.node) }
       // A node is the authority on its own resources.
@@ -198,8 +216,28 @@ public struct ControllerInstance: Sendable {
               ))))
       }
     case .actionRequest(let request):
+      // Only the current DC's requests count, as in Pacemaker's controller: a request submitted
+      // before a view change and ordered after it (no DC yet, or another one) is stale.
+      guard origin == dc else {
+        out.append(
+          .log(
+            level: .info,
+            "ignoring a stale request from \(origin): \(request.spec.resource) \(request.spec.key)"))
+        break
+      }
+      // record-pending, on every replica: a start in flight counts as started when planning, so a
+      // DC that re-plans before the result (after a view change, or a new DC) never starts it twice.
+      if request.spec.intervalMs == 0 && request.spec.action != "monitor" {
+        state.resources[request.spec.resource, default: [:]][
+          request.node, default: ResourceNodeState(role: .unknown)
+        ]
+        .pending = request.spec.key
+      }
       if request.node == me { out.append(.execute(request)) }
     case .actionResult(let result):
+      if result.node == me, let i = undeliveredResults.firstIndex(of: result) {
+        undeliveredResults.remove(at: i)
+      }
       out += apply(result, now: now)
     case .cleanup(let cleanup):
       for (resource, nodes) in state.resources where cleanup.resource == nil || cleanup.resource == resource {
@@ -223,6 +261,11 @@ public struct ControllerInstance: Sendable {
         }
       }
       recentFailures.removeAll { cleanup.resource == nil || $0.spec.resource == cleanup.resource }
+      if cleanup.resource == nil
+        || FencingPolicy.allDevices(config).contains(where: { $0.id == cleanup.resource })
+      {
+        fencer.failures = [:]
+      }
       out.append(
         .log(
           level: .notice,
@@ -232,6 +275,8 @@ public struct ControllerInstance: Sendable {
       shuttingDown.insert(node)
       setMembership(node, .shuttingDown)
       abortTransition(reason: "node \(node) is shutting down")
+    case .fenceRequest, .fenceResult, .fenceConfirm, .fenceCommand:
+      out += receivedFencing(message, now: now)
     }
     return out + schedule(now: now)
   }
@@ -244,6 +289,7 @@ public struct ControllerInstance: Sendable {
       transition: request.transition, index: request.index, node: me, spec: request.spec, rc: rc,
       status: status,
       durationMs: durationMs, output: String(output.suffix(2048)), at: now / 1000)
+    undeliveredResults.append(result)
     return [.broadcast(.actionResult(result))]
   }
 
@@ -254,6 +300,7 @@ public struct ControllerInstance: Sendable {
     let result = ActionResult(
       transition: -1, index: -1, node: me, spec: spec, rc: rc, status: "done", durationMs: 0,
       output: String(output.suffix(2048)), at: now / 1000)
+    undeliveredResults.append(result)
     return [.broadcast(.actionResult(result))]
   }
 
@@ -293,6 +340,8 @@ public struct ControllerInstance: Sendable {
         .broadcast(.cleanup(Cleanup(resource: request.resource, node: request.node))),
         .reply(token: token, ManagerResponse(ok: true)),
       ]
+    case .fence, .fenceConfirm:
+      return fencingClientRequest(token: token, request, now: now)
     }
   }
 
@@ -345,11 +394,13 @@ public struct ControllerInstance: Sendable {
   }
 
   func makeHello() -> Hello {
+    var projected = self
+    for result in undeliveredResults { _ = projected.apply(result, now: 0) }
     var mine: [String: ResourceNodeState] = [:]
-    for (resource, nodes) in state.resources { if let s = nodes[me] { mine[resource] = s } }
+    for (resource, nodes) in projected.state.resources { if let s = nodes[me] { mine[resource] = s } }
     return Hello(
       node: me, configVersion: config.version, resources: mine, shuttingDown: shuttingDown.contains(me),
-      specs: specs.filter { mine[$0.key] != nil })
+      specs: specs.filter { mine[$0.key] != nil }, fenceHistory: fencer.history)
   }
 
   /// When views merge, the member holding the highest configuration version publishes it.
@@ -369,6 +420,7 @@ public struct ControllerInstance: Sendable {
     let spec = result.spec
     specs[spec.resource] = spec
     var s = state.resources[spec.resource]?[result.node] ?? ResourceNodeState(role: .unknown)
+    if s.pending == spec.key { s.pending = nil }
     let ok = result.status == "done"
     var failure = false
     switch (spec.action, spec.intervalMs) {
@@ -450,6 +502,10 @@ public struct ControllerInstance: Sendable {
       running = run
     } else if result.transition == -1 {
       abortTransition(reason: "\(spec.resource) failed on \(result.node)")
+    } else if isDC && result.index >= 0 {
+      // A result of an earlier transition (or an earlier DC's): the state changed under the plan.
+      abortTransition(
+        reason: "\(spec.resource) \(spec.key) on \(result.node) finished outside the transition")
     }
     return out
   }
@@ -487,13 +543,13 @@ public struct ControllerInstance: Sendable {
   // MARK: - Scheduling (DC)
 
   mutating func schedule(now: Int64) -> [ControllerDirective] {
+    var out = reapFenceOperations(now: now)
     guard connected, isDC else {
       running = nil
-      return []
+      return out
     }
     let everyoneJoined = members.allSatisfy { joined.contains($0) }
-    if !everyoneJoined && now - viewChangedAt < settings.joinWaitMs { return [] }
-    var out: [ControllerDirective] = []
+    if !everyoneJoined && now - viewChangedAt < settings.joinWaitMs { return out }
     if var run = running {
       // Drop actions whose node left: they will never report.
       for (index, action) in run.transition.actions.enumerated()
@@ -570,6 +626,10 @@ public struct ControllerInstance: Sendable {
     }
     for (index, action) in run.transition.actions.enumerated() where !run.dispatched.contains(index) {
       guard (predecessors[index] ?? []).allSatisfy({ run.completed.contains($0) }) else { continue }
+      if action.kind == .fence && hasFenceDevice {
+        out += dispatchFence(index, action, &run)
+        continue
+      }
       guard let spec = actionSpec(for: action) else {
         if action.kind == .fence {
           if !run.blocked.contains("fence \(action.node)") {
@@ -672,9 +732,9 @@ public struct ControllerInstance: Sendable {
     }
     return ManagerStatus(
       localNode: me, dc: dc, quorate: quorate, members: members, joined: joined.sorted(), config: config,
-      state: state, transition: lines, notes: notes + (running?.blocked ?? []),
+      state: state, transition: lines, notes: notes + (running?.blocked ?? []) + fencingNotes,
       recentFailures: recentFailures,
-      lastChange: lastChange, connectedToCorosync: connected)
+      lastChange: lastChange, connectedToCorosync: connected, fenceHistory: fencer.history)
   }
 }
 

@@ -19,6 +19,15 @@ public enum ControllerMessage: Codable, Sendable, Equatable {
   case cleanup(Cleanup)
   /// A node's resource manager is stopping: move its resources away.
   case shutdown(node: String)
+  /// DC → executing node: run one level of a fence operation.
+  case fenceRequest(FenceRequest)
+  /// Executing node (or the DC, when nothing could run) → all: the level's result; recorded in
+  /// every replica's fencing history.
+  case fenceResult(FenceResult)
+  /// A human says the node is down (`swpcs stonith confirm`).
+  case fenceConfirm(FenceConfirm)
+  /// `swpcs stonith fence`: asks the DC to fence a node.
+  case fenceCommand(FenceCommand)
 }
 
 public struct Hello: Codable, Sendable, Equatable {
@@ -29,10 +38,13 @@ public struct Hello: Codable, Sendable, Equatable {
   /// How each reported resource was last run here: lets the DC stop a resource that was deleted
   /// from the configuration meanwhile (Pacemaker keeps the agent in the status section likewise).
   public var specs: [String: ActionSpec]?
+  /// The sender's fencing history: partitions that merge learn each other's fencing.
+  public var fenceHistory: [FenceHistoryEntry]?
   public init(
     node: String, configVersion: ConfigVersion, resources: [String: ResourceNodeState], shuttingDown: Bool,
-    specs: [String: ActionSpec]? = nil
+    specs: [String: ActionSpec]? = nil, fenceHistory: [FenceHistoryEntry]? = nil
   ) {
+    self.fenceHistory = fenceHistory
     self.node = node
     self.configVersion = configVersion
     self.resources = resources

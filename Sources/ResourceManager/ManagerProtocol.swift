@@ -10,17 +10,24 @@ public struct ManagerRequest: Codable, Sendable, Equatable {
     case replaceConfig = "replace-config"
     /// Forget failures of a resource (and/or on a node).
     case cleanup
+    /// Fence `node` now (`action`: reboot | off | on).
+    case fence
+    /// A human says `node` is down: treat it as fenced.
+    case fenceConfirm = "fence-confirm"
   }
   public var op: Operation
   public var config: ResourceConfiguration?
   public var baseVersion: ConfigVersion?
   public var resource: String?
   public var node: String?
+  /// For `fence`: reboot | off | on.
+  public var action: String?
   public init(
     op: Operation, config: ResourceConfiguration? = nil, baseVersion: ConfigVersion? = nil,
     resource: String? = nil,
-    node: String? = nil
+    node: String? = nil, action: String? = nil
   ) {
+    self.action = action
     self.op = op
     self.config = config
     self.baseVersion = baseVersion
@@ -58,11 +65,15 @@ public struct ManagerStatus: Codable, Sendable, Equatable {
   /// Wall-clock ms of the last configuration change seen.
   public var lastChange: Int64?
   public var connectedToCorosync: Bool
+  /// The replicated fencing history, oldest first.
+  public var fenceHistory: [FenceHistoryEntry]?
   public init(
     localNode: String, dc: String?, quorate: Bool, members: [String], joined: [String],
     config: ResourceConfiguration, state: ClusterState, transition: [String], notes: [String],
-    recentFailures: [ActionResult], lastChange: Int64?, connectedToCorosync: Bool
+    recentFailures: [ActionResult], lastChange: Int64?, connectedToCorosync: Bool,
+    fenceHistory: [FenceHistoryEntry]? = nil
   ) {
+    self.fenceHistory = fenceHistory
     self.localNode = localNode
     self.dc = dc
     self.quorate = quorate

@@ -48,6 +48,7 @@ public final class ResourceManagerDaemon: @unchecked Sendable {
   let store: ConfigStore
   let executor: Executor
   let systemd: SystemdRunner?
+  let fenceRunner: FenceAgentRunner
   let nodeNames: [UInt32: String]
 
   var corosync: Channel?
@@ -106,7 +107,8 @@ public final class ResourceManagerDaemon: @unchecked Sendable {
     controller = ControllerInstance(
       settings: ControllerSettings(
         localNode: local.name,
-        nodeIds: Dictionary(uniqueKeysWithValues: clusterConfig.nodes.map { ($0.name, $0.id.rawValue) })),
+        nodeIds: Dictionary(uniqueKeysWithValues: clusterConfig.nodes.map { ($0.name, $0.id.rawValue) }),
+        startedAtMs: Self.wallMs()),
       config: config)
     for problem in problems { logger.warning("configuration store: \(problem)") }
     var systemdRunner: SystemdRunner?
@@ -116,7 +118,9 @@ public final class ResourceManagerDaemon: @unchecked Sendable {
       logger.warning("systemd resources unavailable: \(error)")
     }
     systemd = systemdRunner
-    executor = Executor(ocf: OCFRunner(), systemd: systemdRunner)
+    let fence = FenceAgentRunner()
+    fenceRunner = fence
+    executor = Executor(ocf: OCFRunner(), systemd: systemdRunner, stonith: fence)
     logger.notice("node \(local.name): configuration \(config.version) loaded from \(paths.storeDirectory)")
   }
 
@@ -348,6 +352,10 @@ public final class ResourceManagerDaemon: @unchecked Sendable {
         case .warning: logger.warning("\(text)")
         case .error: logger.error("\(text)")
         }
+      case .fence(let request):
+        runFence(request)
+      case .fenced(let reaction):
+        fencedReaction(reaction)
       }
     }
   }

@@ -205,7 +205,17 @@ extension Cluster {
     return found
   }
 
+  /// Orders `then` after `first`. As Pacemaker's `order_actions`, a second ordering between the same
+  /// two actions that shares a flag with an earlier one is dropped: the first one's kind wins (an
+  /// optional order followed by a mandatory one between the same actions stays optional).
   mutating func relate(_ first: Int, _ then: Int, _ flags: RelationFlags) {
+    let key = first << 32 | then
+    if let existing = relationsByPair[key],
+      existing.contains(where: { !relations[$0].flags.isDisjoint(with: flags) })
+    {
+      return
+    }
+    relationsByPair[key, default: []].append(relations.count)
     relations.append(Relation(first: first, then: then, flags: flags))
   }
 

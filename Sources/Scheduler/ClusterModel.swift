@@ -233,6 +233,8 @@ struct Cluster {
   var actionIndex: [ActionKey: Int] = [:]
   var actionsByRsc: [[Int]] = []
   var relations: [Relation] = []
+  /// Indices into `relations` by `first << 32 | then`, to drop duplicate orderings.
+  var relationsByPair: [Int: [Int]] = [:]
   var pendingOrders: [PendingOrder] = []
 
   init(_ config: ResourceConfiguration, _ state: ClusterState) {

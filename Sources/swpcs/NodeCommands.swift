@@ -16,6 +16,7 @@ struct NodeSelection: ParsableArguments {
   @Argument(help: "Node names (default: this node).") var nodes: [String] = []
   @Flag(help: "All nodes.") var all = false
   func resolve(_ status: ManagerStatus) -> [String] {
+    if all && !nodes.isEmpty { fail("give node names or --all, not both", code: ExitStatus.usage) }
     if all { return knownNodes(status) }
     return nodes.isEmpty ? [status.localNode] : nodes
   }
@@ -84,7 +85,7 @@ extension Swpcs {
   struct Property: ParsableCommand {
     static let configuration = CommandConfiguration(
       abstract: "Cluster properties (Pacemaker names; stonith-enabled = fencing-enabled).",
-      subcommands: [Set.self, Unset.self, Config.self])
+      subcommands: [Config.self, Set.self, Unset.self], defaultSubcommand: Config.self)
   }
 }
 
@@ -109,10 +110,17 @@ extension Swpcs.Property {
     }
   }
   struct Config: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Show the properties that are set.")
+    static let configuration = CommandConfiguration(
+      abstract: "Show the properties that are set (--all: with defaults; --defaults: defaults only).")
     @OptionGroup var global: GlobalOptions
+    @Flag(help: "Every known property, set or default.") var all = false
+    @Flag(help: "The default of every known property.") var defaults = false
     func run() throws {
-      let props = managerStatus().config.properties
+      if all && defaults { fail("give --all or --defaults, not both", code: ExitStatus.usage) }
+      var props: [String: String] = defaults ? [:] : managerStatus().config.properties
+      if all || defaults {
+        for (k, v) in ClusterPropertyNames.defaults where props[k] == nil { props[k] = v }
+      }
       switch global.output {
       case .json: printJSON(props)
       case .text:
@@ -127,7 +135,8 @@ extension Swpcs {
   struct Constraint: ParsableCommand {
     static let configuration = CommandConfiguration(
       abstract: "Location, colocation and order constraints.",
-      subcommands: [Location.self, Colocation.self, Order.self, Delete.self, Config.self])
+      subcommands: [Config.self, Location.self, Colocation.self, Order.self, Delete.self, Ref.self],
+      defaultSubcommand: Config.self)
   }
 }
 
@@ -138,6 +147,9 @@ extension Swpcs.Constraint {
     @Argument var verb: String
     @Argument var nodes: [String]
     func run() throws {
+      guard !nodes.isEmpty else {
+        fail("constraint location: give at least one NODE[=SCORE]", code: ExitStatus.usage)
+      }
       guard verb == "prefers" || verb == "avoids" else {
         fail("constraint location: expected 'prefers' or 'avoids', got '\(verb)'")
       }
@@ -147,7 +159,7 @@ extension Swpcs.Constraint {
           var score = Score.infinity
           if parts.count == 2 {
             guard let s = Score(parsing: parts[1]) else {
-              throw ConfigEditError("invalid score '\(parts[1])'")
+              throw ConfigEditError("invalid score '\(parts[1])': use an integer, INFINITY or -INFINITY")
             }
             score = s
           }
@@ -168,7 +180,9 @@ extension Swpcs.Constraint {
       var score = Score.infinity
       if words.count > 4 {
         let text = words[4].hasPrefix("score=") ? String(words[4].dropFirst(6)) : words[4]
-        guard let s = Score(parsing: text) else { fail("invalid score '\(text)'") }
+        guard let s = Score(parsing: text) else {
+          fail("invalid score '\(text)': use an integer, INFINITY or -INFINITY")
+        }
         score = s
       }
       editConfiguration("constraint colocation") { config, _ throws(ConfigEditError) in
@@ -201,13 +215,35 @@ extension Swpcs.Constraint {
       }
       let (firstAction, first) = split(left)
       let (thenAction, then) = split(right)
+      for key in options.keys where !["kind", "symmetrical", "id"].contains(key) {
+        fail("constraint order: unknown option '\(key)' (kind=, symmetrical=)")
+      }
       let kind = OrderConstraint.Kind(rawValue: options["kind"] ?? "Mandatory")
       guard let kind else { fail("kind must be Mandatory, Optional or Serialize") }
+      if let value = options["symmetrical"], !ClusterPropertyNames.isBool(value) {
+        fail("symmetrical must be true or false, got '\(value)'")
+      }
       let symmetrical = options["symmetrical"].map(isTrue) ?? true
       editConfiguration("constraint order") { config, _ throws(ConfigEditError) in
         try ConfigEdits.addOrder(
           &config, first: first, firstAction: firstAction, then: then, thenAction: thenAction, kind: kind,
           symmetrical: symmetrical)
+      }
+    }
+  }
+  struct Ref: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "The constraints that name a resource.")
+    @Argument(help: "Resource ids.") var ids: [String]
+    func run() throws {
+      let config = managerStatus().config
+      for id in ids {
+        do {
+          let refs = try ConfigEdits.constraintReferences(config, resource: id)
+          print("Resource: \(id)")
+          print(refs.isEmpty ? "  No Matches" : refs.map { "  \($0)" }.joined(separator: "\n"))
+        } catch {
+          fail(error.description)
+        }
       }
     }
   }
@@ -227,24 +263,31 @@ extension Swpcs.Constraint {
       let c = managerStatus().config.constraints
       switch global.output {
       case .json: printJSON(c)
-      case .text:
-        print("Location Constraints:")
-        for l in c.locations {
-          print(
-            "  Resource: \(l.resource)\n    \(l.score.value >= 0 ? "Enabled on" : "Disabled on"): \(l.node ?? "(rule)") (score:\(l.score)) (id:\(l.id))"
-          )
-        }
-        print("Colocation Constraints:")
-        for o in c.colocations {
-          print("  \(o.resource) with \(o.withResource) (score:\(o.score)) (id:\(o.id))")
-        }
-        print("Order Constraints:")
-        for o in c.orders {
-          print(
-            "  \(o.firstAction) \(o.first) then \(o.thenAction) \(o.then) (kind:\(o.kind.rawValue)) (id:\(o.id))"
-          )
-        }
+      case .text: print(ConstraintText.render(c), terminator: "")
       }
     }
+  }
+}
+
+/// The text of `swpcs constraint config` (pcs layout).
+enum ConstraintText {
+  static func render(_ c: Constraints) -> String {
+    var out = "Location Constraints:\n"
+    for l in c.locations {
+      let verb = l.score.value >= 0 ? "prefers" : "avoids"
+      let score = l.score.value >= 0 ? l.score : -l.score
+      out += "  Resource \(l.resource) \(verb) node \(l.node ?? "(rule)") (score:\(score)) (id: \(l.id))\n"
+    }
+    out += "Colocation Constraints:\n"
+    for o in c.colocations {
+      out += "  Resource \(o.resource) with resource \(o.withResource) (score:\(o.score)) (id: \(o.id))\n"
+    }
+    out += "Order Constraints:\n"
+    for o in c.orders {
+      out +=
+        "  \(o.firstAction) resource \(o.first) then \(o.thenAction) resource \(o.then) (kind:\(o.kind.rawValue))"
+        + "\(o.symmetrical ? "" : " (non-symmetrical)") (id: \(o.id))\n"
+    }
+    return out
   }
 }

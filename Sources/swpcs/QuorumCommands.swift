@@ -1,4 +1,5 @@
 import ArgumentParser
+import ClusterConfig
 import ControlProtocol
 import Foundation
 
@@ -6,7 +7,8 @@ extension Swpcs {
   struct Quorum: ParsableCommand {
     static let configuration = CommandConfiguration(
       abstract: "Show and change quorum (votequorum semantics).",
-      subcommands: [Status.self, ExpectedVotes.self, Unblock.self])
+      subcommands: [Status.self, Config.self, Update.self, ExpectedVotes.self, Unblock.self],
+      defaultSubcommand: Status.self)
   }
 }
 
@@ -26,6 +28,46 @@ extension Swpcs.Quorum {
       case .text: print(QuorumStatusText.render(status, date: Date()), terminator: "")
       }
       throw ExitCode(status.quorum.quorate ? 0 : 2)
+    }
+  }
+
+  struct Config: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "The [quorum] options of cluster.conf.")
+    @OptionGroup var global: GlobalOptions
+    func run() throws {
+      let options = QuorumSection.options(ClusterFiles.load().rendered())
+      switch global.output {
+      case .json: printJSON(Dictionary(options, uniquingKeysWith: { $1 }))
+      case .text:
+        print("Options:")
+        if options.isEmpty { print("  (none)") }
+        for (k, v) in options { print("  \(k): \(v)") }
+      }
+    }
+  }
+
+  struct Update: ParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "Change [quorum] options in this node's cluster.conf: NAME=VALUE... (empty value removes).",
+      discussion: "Copy the file to every node and restart swcorosync to apply; --force while it runs.")
+    @Argument(
+      help: "two_node, wait_for_all, last_man_standing, last_man_standing_window, auto_tie_breaker, ...")
+    var pairs: [String]
+    @Flag(help: "Change the file while swcorosync runs on this node.") var force = false
+    func run() throws {
+      let values = parsePairs(pairs, context: "quorum update")
+      for (k, _) in values where !QuorumSection.keys.contains(k) {
+        fail("unknown quorum option '\(k)'; known: \(QuorumSection.keys.joined(separator: ", "))")
+      }
+      let text = QuorumSection.update(ClusterFiles.load().rendered(), values)
+      let configuration: ClusterConfig.ClusterConfiguration
+      do { configuration = try ClusterConfiguration.parse(text) } catch { fail(error.description) }
+      if !force, corosyncStatusIfRunning() != nil {
+        fail(
+          "swcorosync is running on this node: stop the cluster first, or use --force and restart it after")
+      }
+      ClusterFiles.write(conf: configuration, key: nil)
+      print("Updated \(ClusterFiles.conf); copy it to every node and restart swcorosync to apply")
     }
   }
 
@@ -99,5 +141,52 @@ enum QuorumStatusText {
 extension String {
   func leftPadded(to width: Int) -> String {
     count >= width ? self : String(repeating: " ", count: width - count) + self
+  }
+}
+
+/// The `[quorum]` section of cluster.conf text.
+enum QuorumSection {
+  static let keys = [
+    "expected_votes", "two_node", "wait_for_all", "last_man_standing", "last_man_standing_window",
+    "auto_tie_breaker", "auto_tie_breaker_node",
+  ]
+
+  static func options(_ text: String) -> [(String, String)] {
+    var inQuorum = false
+    var out: [(String, String)] = []
+    for line in text.split(separator: "\n") {
+      let t = line.trimmingCharacters(in: .whitespaces)
+      if t.hasPrefix("[") {
+        inQuorum = t == "[quorum]"
+      } else if inQuorum, let eq = t.firstIndex(of: "=") {
+        out.append(
+          (
+            t[..<eq].trimmingCharacters(in: .whitespaces),
+            t[t.index(after: eq)...].trimmingCharacters(in: .whitespaces)
+          ))
+      }
+    }
+    return out
+  }
+
+  static func update(_ text: String, _ values: [(String, String)]) -> String {
+    var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+    if !lines.contains("[quorum]") {
+      lines.insert(
+        contentsOf: ["[quorum]", ""], at: lines.firstIndex { $0.hasPrefix("[node") } ?? lines.count)
+    }
+    for (key, value) in values {
+      guard let header = lines.firstIndex(of: "[quorum]") else { continue }
+      let end = lines[(header + 1)...].firstIndex { $0.hasPrefix("[") } ?? lines.count
+      let existing = lines[(header + 1)..<end].firstIndex {
+        $0.split(separator: "=").first?.trimmingCharacters(in: .whitespaces) == key
+      }
+      if let existing {
+        if value.isEmpty { lines.remove(at: existing) } else { lines[existing] = "\(key) = \(value)" }
+      } else if !value.isEmpty {
+        lines.insert("\(key) = \(value)", at: header + 1)
+      }
+    }
+    return lines.joined(separator: "\n")
   }
 }

@@ -8,10 +8,12 @@ extension Swpcs {
     static let configuration = CommandConfiguration(
       abstract: "Create, change and inspect resources.",
       subcommands: [
-        Create.self, Delete.self, Enable.self, Disable.self, Meta.self, Cleanup.self, Failcount.self,
-        Config.self,
-        Status.self,
-      ])
+        Status.self, Config.self, Create.self, Delete.self, Update.self, Meta.self, Op.self, Enable.self,
+        Disable.self, Move.self, Ban.self, Clear.self, Restart.self, Cleanup.self, Refresh.self,
+        Failcount.self, Manage.self, Unmanage.self, GroupCommand.self, Defaults.self, Standards.self,
+        Agents.self, Describe.self,
+      ],
+      defaultSubcommand: Status.self)
   }
 }
 
@@ -31,12 +33,16 @@ extension Swpcs.Resource {
     var rest: [String] = []
     @Option(help: "Put the resource into this group (created if needed).") var group: String?
     @Flag(help: "Create it with target-role=Stopped.") var disabled = false
+    @Flag(help: "Create it even if the agent is not installed on this node.") var force = false
 
     func run() throws {
       guard let spec = AgentSpec(parsing: agent) else {
         fail("invalid agent '\(agent)': use systemd:UNIT, ocf:PROVIDER:TYPE or service:NAME")
       }
       guard spec.standard != .stonith else { fail("fencing devices are created with: swpcs stonith create") }
+      if !force, offlineConfigFile == nil, let problem = AgentCatalog.missing(spec) {
+        fail("\(problem) (use --force to create it anyway)")
+      }
       let primitive = parsePrimitive(id: id, agent: spec, words: rest)
       editConfiguration("resource create") { config, _ throws(ConfigEditError) in
         try ConfigEdits.createResource(&config, primitive: primitive, group: group, disabled: disabled)
@@ -58,7 +64,7 @@ extension Swpcs.Resource {
   struct Enable: ParsableCommand {
     static let configuration = CommandConfiguration(
       abstract: "Allow resources to start (removes target-role).")
-    @Argument var ids: [String]
+    @Argument(help: "Resource ids.") var ids: [String]
     func run() throws {
       editConfiguration("resource enable") { config, _ throws(ConfigEditError) in
         for id in ids { try ConfigEdits.setMeta(&config, id: id, ["target-role": ""]) }
@@ -94,14 +100,7 @@ extension Swpcs.Resource {
     static let configuration = CommandConfiguration(abstract: "Forget failures: [ID] [node=NODE].")
     @Argument var args: [String] = []
     func run() throws {
-      var resource: String?
-      var node: String?
-      for arg in args {
-        if arg.hasPrefix("node=") { node = String(arg.dropFirst(5)) } else { resource = arg }
-      }
-      let response = managerRequest(ManagerRequest(op: .cleanup, resource: resource, node: node))
-      guard response.ok else { fail(response.error ?? "cleanup refused") }
-      print("Cleaned up \(resource ?? "all resources")\(node.map { " on \($0)" } ?? "")")
+      runCleanup(args, what: "resource cleanup")
     }
   }
 
@@ -186,7 +185,9 @@ func parsePrimitive(id: String, agent: AgentSpec, words: [String]) -> Primitive 
     let name = String(word[..<eq])
     let value = String(word[word.index(after: eq)...])
     switch section {
-    case "attr": primitive.attributes.append(Attribute(name, value))
+    case "attr":
+      primitive.attributes.removeAll { $0.name == name }
+      primitive.attributes.append(Attribute(name, value))
     case "meta": primitive.meta[name] = value
     default:
       guard var op = currentOp else { continue }
@@ -202,7 +203,13 @@ func parsePrimitive(id: String, agent: AgentSpec, words: [String]) -> Primitive 
         op.onFail = value
       case "role": op.role = value
       case "enabled": op.enabled = !["false", "0", "no", "off"].contains(value.lowercased())
-      default: op.extra[name] = value
+      case "id", "description", "start-delay", "interval-origin", "record-pending", "requires",
+        "OCF_CHECK_LEVEL":
+        op.extra[name] = value
+      default:
+        fail(
+          "\(context): unknown operation option '\(name)' (known: interval, timeout, on-fail, role, enabled, "
+            + "start-delay, record-pending, requires, OCF_CHECK_LEVEL)")
       }
       currentOp = op
     }

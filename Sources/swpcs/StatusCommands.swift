@@ -9,7 +9,7 @@ extension Swpcs {
   struct Status: ParsableCommand {
     static let configuration = CommandConfiguration(
       abstract: "Cluster status in the pcs layout (--output json for scripts).",
-      subcommands: [Full.self, Resources.self, Nodes.self, QuorumStatus.self],
+      subcommands: [Full.self, Resources.self, Nodes.self, QuorumStatus.self, Wait.self],
       defaultSubcommand: Full.self)
   }
 }
@@ -32,12 +32,40 @@ extension Swpcs.Status {
   }
   struct Resources: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Resources only.")
-    func run() throws { print(StatusText.resources(managerStatus()), terminator: "") }
+    @OptionGroup var global: GlobalOptions
+    func run() throws {
+      let status = managerStatus()
+      switch global.output {
+      case .json: printJSON(StatusJSON.make(status, cluster: nil, nodeIds: [:]).resources)
+      case .text: print(StatusText.resources(status), terminator: "")
+      }
+    }
   }
   struct Nodes: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Nodes only.")
+    @OptionGroup var global: GlobalOptions
     func run() throws {
-      print(StatusText.nodes(managerStatus(), corosync: corosyncStatusIfRunning()), terminator: "")
+      let status = managerStatus()
+      let coro = corosyncStatusIfRunning()
+      switch global.output {
+      case .json:
+        let ids = Dictionary(uniqueKeysWithValues: (coro?.nodes ?? []).map { ($0.name, $0.id) })
+        printJSON(StatusJSON.make(status, cluster: coro?.cluster, nodeIds: ids).nodes)
+      case .text: print(StatusText.nodes(status, corosync: coro), terminator: "")
+      }
+    }
+  }
+  struct Wait: ParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "Wait until the cluster is idle (a DC, no transition running): [TIMEOUT]. Exit 2 on timeout.")
+    @Argument(help: "Timeout (default 60s; 10, 10s, 2min).") var timeout: String?
+    func run() throws {
+      requireLiveCluster("status wait")
+      let ms = timeout.map { parseInterval($0, context: "status wait") } ?? 60_000
+      let idle = waitFor(seconds: max(1, (ms + 999) / 1000)) { $0.dc != nil && $0.transition.isEmpty }
+      guard idle != nil else {
+        fail("the cluster did not settle within \(ms / 1000)s (see: swpcs status)", code: ExitStatus.timedOut)
+      }
     }
   }
   struct QuorumStatus: ParsableCommand {
@@ -112,6 +140,15 @@ struct StatusJSON: Encodable {
     var name: String
     var id: UInt32?
     var state: String
+    var dc: Bool
+    func encode(to encoder: any Encoder) throws {
+      var c = encoder.container(keyedBy: Keys.self)
+      try c.encode(name, forKey: .name)
+      try c.encode(id, forKey: .id)
+      try c.encode(state, forKey: .state)
+      try c.encode(dc, forKey: .dc)
+    }
+    enum Keys: String, CodingKey { case name, id, state, dc }
   }
   struct Resource: Encodable {
     var id: String
@@ -165,7 +202,7 @@ struct StatusJSON: Encodable {
   static func make(_ s: ManagerStatus, cluster: String?, nodeIds: [String: UInt32]) -> StatusJSON {
     let names = Set(nodeIds.keys).union(s.members).union(s.state.nodes.map(\.name)).sorted()
     let nodes = names.map { name in
-      Node(name: name, id: nodeIds[name], state: nodeState(s, name).lowercased())
+      Node(name: name, id: nodeIds[name], state: nodeState(s, name).lowercased(), dc: s.dc == name)
     }
     let resources = ResourcePlacement.all(s).map { p in
       var failcount: [String: Int] = [:]
@@ -235,8 +272,23 @@ enum StatusText {
     if !warnings.isEmpty {
       out += "\nWarnings:\n" + warnings.map { "  * \($0)\n" }.joined()
     }
-    if full && !s.transition.isEmpty {
-      out += "\nTransition in progress:\n" + s.transition.map { "  * \($0)\n" }.joined()
+    if full {
+      out += "\nMigration Summary:\n"
+      var any = false
+      for (resource, nodes) in s.state.resources.sorted(by: { $0.key < $1.key }) {
+        for (node, state) in nodes.sorted(by: { $0.key < $1.key }) where state.totalFailCount > 0 {
+          out += "  * Node \(node): \(resource): fail-count=\(state.totalFailCount)\n"
+          any = true
+        }
+      }
+      if !any { out += "  * No fail counts\n" }
+      out += "\nConfiguration version: \(s.config.version)\n"
+      if let history = s.fenceHistory, !history.isEmpty {
+        out += "\nFencing History:\n" + StonithText.history(history, limit: 10)
+      }
+      if !s.transition.isEmpty {
+        out += "\nTransition in progress:\n" + s.transition.map { "  * \($0)\n" }.joined()
+      }
     }
     out += "\nDaemon Status:\n"
     out += "  swcorosync: \(corosync == nil ? "not running" : "active")\n"

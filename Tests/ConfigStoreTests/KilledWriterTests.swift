@@ -56,9 +56,14 @@ import Testing
       #expect(problems.isEmpty, "round \(round): \(problems)")
       #expect(loaded.version >= lastSaved, "round \(round): loaded \(loaded.version), saved \(lastSaved)")
       #expect(loaded.version >= lastLoaded, "round \(round): loaded \(loaded.version) after \(lastLoaded)")
-      #expect(loaded.version > ConfigVersion(), "round \(round): nothing loadable")
-      #expect(loaded.properties["torture-version"] == loaded.version.description)
-      #expect(loaded.properties["torture-resources"] == String(loaded.resources.count))
+      // A writer killed before its first save (a slow machine) leaves nothing to load, legitimately.
+      if lastSaved > ConfigVersion() {
+        #expect(loaded.version > ConfigVersion(), "round \(round): nothing loadable")
+      }
+      if loaded.version > ConfigVersion() {
+        #expect(loaded.properties["torture-version"] == loaded.version.description)
+        #expect(loaded.properties["torture-resources"] == String(loaded.resources.count))
+      }
       lastLoaded = loaded.version
     }
     let elapsed = (ContinuousClock.now - started).components

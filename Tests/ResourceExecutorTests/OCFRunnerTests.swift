@@ -99,7 +99,7 @@ struct OCFRunnerTests {
     #expect(result.rc == .genericError)
     #expect(result.output == "started\n")
     #expect(result.durationMs >= 600)
-    #expect(result.durationMs < 600 + 700, "returned within timeout + grace (+ slack)")
+    #expect(result.durationMs < 600 + 4000, "returned within timeout + grace (+ slack for a loaded machine)")
     let group = try #require(
       Int32(
         String(contentsOfFile: sandbox.path("pid"), encoding: .utf8).trimmingCharacters(
@@ -114,7 +114,7 @@ struct OCFRunnerTests {
     let result = await sandbox.runner(grace: .seconds(5)).run(
       OperationRequest(resource: "r", agent: agent, action: "start", timeoutMs: 200))
     #expect(result.status == .timedOut)
-    #expect(result.durationMs < 1500)
+    #expect(result.durationMs < 4500, "well before the 5 s grace")
   }
 
   @Test("a background child holding stdout open does not delay the result")
@@ -128,7 +128,7 @@ struct OCFRunnerTests {
     )
     #expect(result.rc == .success)
     #expect(result.output == "done\n")
-    #expect(result.durationMs < 1000)
+    #expect(result.durationMs < 10_000, "not the 30 s the child lives")
     if let pid = Int32(
       (try? String(contentsOfFile: sandbox.path("pid"), encoding: .utf8))?
         .trimmingCharacters(in: .whitespacesAndNewlines) ?? "")

@@ -94,7 +94,7 @@ struct SystemdUnitTests {
     }
     #expect(message.contains("system bus unavailable"))
     #expect(result.rc == .genericError)
-    #expect(result.durationMs < 1500)
+    #expect(result.durationMs < 10_000, "bounded by its timeout (+ slack for a loaded machine), not hanging")
     #expect(!FileManager.default.fileExists(atPath: directory))
   }
 
@@ -105,6 +105,6 @@ struct SystemdUnitTests {
     let result = await runner.run(
       OperationRequest(resource: "x", agent: AgentSpec(standard: .systemd, type: "../etc"), action: "start"))
     #expect(result.rc == .notInstalled)
-    #expect(result.durationMs < 100)
+    #expect(result.durationMs < 2000, "refused before any bus call")
   }
 }

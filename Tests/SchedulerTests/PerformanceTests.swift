@@ -40,7 +40,8 @@ import Testing
     let (config, state) = Self.large(probed: probed)
     var transition = Transition()
     let elapsed = ContinuousClock().measure { transition = Scheduler.schedule(config, state) }
-    #expect(elapsed < .seconds(1), "took \(elapsed)")
+    // A guard against runaway complexity; the timings themselves are in scheduler-bench.
+    #expect(elapsed < .seconds(10), "took \(elapsed)")
     #expect(transition.summary.count >= 500)
   }
 

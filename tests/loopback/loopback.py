@@ -182,3 +182,104 @@ class LoopbackCluster:
         ids = {s["viewId"] for s in sts}
         members = [sorted(m["name"] for m in s["members"]) for s in sts]
         return len(ids) == 1 and all(m == sorted(names) for m in members) and sts
+
+
+class Manager:
+    """swpacemakerd for one loopback node, beside its swcorosync."""
+
+    def __init__(self, daemon):
+        self.daemon = daemon
+        self.name = daemon.name
+        self.dir = daemon.dir
+        self.proc = None
+        self.log = self.dir / "swpacemakerd.log"
+        (self.dir / "rsctmp").mkdir(parents=True, exist_ok=True)
+
+    @property
+    def socket(self):
+        return str(self.dir / "run" / "swpcs.sock")
+
+    def start(self):
+        self.logf = open(self.log, "ab")
+        env = dict(os.environ, HA_RSCTMP=str(self.dir / "rsctmp"))
+        self.proc = subprocess.Popen(
+            [str(BIN / "swpacemakerd"), "--config", str(self.daemon.cluster.conf), "--node", self.name,
+             "--corosync-socket", self.daemon.socket, "--socket", self.socket,
+             "--state-dir", str(self.dir / "cib")],
+            stdout=self.logf, stderr=subprocess.STDOUT, env=env)
+        deadline = time.time() + 15
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"swpacemakerd {self.name} exited: {self.log.read_text()[-2000:]}")
+            if os.path.exists(self.socket):
+                try:
+                    self.status()
+                    return self
+                except OSError:
+                    pass
+            time.sleep(0.05)
+        raise RuntimeError(f"swpacemakerd {self.name} did not open its socket")
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self):
+        if self.alive():
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    def status(self):
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.settimeout(10)
+            s.connect(self.socket)
+            s.sendall(b'{"op":"status"}\n')
+            r = json.loads(_readline(s))
+        assert r["ok"], r
+        return r["status"]
+
+    def env(self, **extra):
+        env = dict(os.environ, SWPCS_SOCKET=self.socket, SWPCS_COROSYNC_SOCKET=self.daemon.socket,
+                   SWPCS_CONFIG_DIR=str(self.daemon.cluster.dir / "etc"))
+        env.update(extra)
+        return env
+
+    def swpcs(self, *args, user=None, env=None, timeout=90):
+        cmd = [str(BIN / "swpcs"), *args]
+        if user:
+            cmd = ["setpriv", f"--reuid={user}", f"--regid={user}", "--clear-groups", *cmd]
+        return subprocess.run(cmd, capture_output=True, text=True, env=env or self.env(), timeout=timeout)
+
+
+class ManagedCluster(LoopbackCluster):
+    """swcorosync + swpacemakerd on every node."""
+
+    def __init__(self, tmp_path, n=2, **conf):
+        super().__init__(tmp_path, n, **conf)
+        etc = self.dir / "etc"
+        etc.mkdir(exist_ok=True)
+        (etc / "cluster.conf").write_text(self.conf.read_text())
+        self.managers = {name: Manager(d) for name, d in self.daemons.items()}
+
+    def start_all(self):
+        super().start_all()
+        for m in self.managers.values():
+            m.start()
+        return self
+
+    def stop_all(self):
+        for m in self.managers.values():
+            m.stop()
+        super().stop_all()
+
+    def settled(self, timeout=30):
+        """Every manager joined, one DC, no transition."""
+        def ok():
+            sts = [m.status() for m in self.managers.values() if m.alive()]
+            dcs = {s["dc"] for s in sts}
+            return (len(dcs) == 1 and None not in dcs and all(not s["transition"] for s in sts)
+                    and all(len(s["joined"]) == len(sts) for s in sts) and sts)
+        return self.wait_for(ok, timeout=timeout, what="a settled cluster")

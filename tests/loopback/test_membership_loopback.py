@@ -187,7 +187,7 @@ def test_client_outside_haclient_is_refused(cluster3):
     os.chmod(os.path.dirname(c["n1"].socket), 0o755)
     os.chmod(c["n1"].socket, 0o666)
     r = c["n1"].swpcs("quorum", "status", user="65534")
-    assert r.returncode == 1
+    assert r.returncode == 4, r  # swpcs(8): 4 = permission denied
     assert "permission denied" in r.stderr, r.stderr
 
 
@@ -208,7 +208,7 @@ def test_swpcs_quorum_status_text_and_json(cluster3):
 def test_swpcs_without_daemon_says_how_to_start_it(tmp_path):
     env = dict(os.environ, SWPCS_COROSYNC_SOCKET=str(tmp_path / "nothing.sock"))
     r = subprocess.run([str(BIN / "swpcs"), "quorum", "status"], capture_output=True, text=True, env=env)
-    assert r.returncode == 1
+    assert r.returncode == 3, r  # swpcs(8): 3 = the daemon is not running on this node
     assert "systemctl start swcorosync" in r.stderr
 
 

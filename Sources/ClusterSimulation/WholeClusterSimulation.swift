@@ -1,0 +1,690 @@
+import ClusterTypes
+import Membership
+import Quorum
+import ResourceManager
+import ResourceModel
+
+/// N complete nodes in one process: per node the same `QuorateMembership` (membership + votequorum)
+/// swcorosync runs and the same `ControllerInstance` (with the scheduler inside) swpacemakerd runs,
+/// wired as the daemons wire them, on a virtual clock over a seeded lossy, partitionable network,
+/// with power loss, a simulated service manager and an executor with timeouts.
+///
+/// Safety invariants are checked after every step; the first violation stops the run with its
+/// name, a description and the trace of the last events. Everything random comes from the seed.
+public struct WholeClusterSimulation {
+  /// A violated invariant: `name` is stable (tests and reports key on it).
+  public struct Violation: Sendable, Equatable, CustomStringConvertible {
+    public var name: String
+    public var detail: String
+    public var atMs: Int64
+    public var description: String { "[\(name)] at t=\(Double(atMs) / 1000)s: \(detail)" }
+  }
+
+  struct Operation {
+    var request: ActionRequest
+    var doneAt: Instant
+    var rc: Int
+    var status: String
+    /// What the action does to the service when it finishes.
+    var effect: Effect
+    enum Effect { case none, startService, stopService }
+  }
+
+  struct FenceAction {
+    var request: FenceRequest
+    var doneAt: Instant
+    var behaviour: FenceDeviceBehaviour
+  }
+
+  struct Monitor {
+    var spec: ActionSpec
+    var nextAt: Instant
+    var lastRc: Int
+  }
+
+  struct Node {
+    let name: String
+    let id: NodeId
+    // Memory: gone on power loss.
+    var membership: QuorateMembership?
+    var controller: ControllerInstance?
+    var operations: [Operation] = []
+    var fencing: [FenceAction] = []
+    /// The swcorosync socket between the daemons, one queue per direction: events for
+    /// swpacemakerd, group messages for swcorosync. Both daemons work through them in order.
+    var toController: [QuorateMembership.Event] = []
+    var toCorosync: [[UInt8]] = []
+    var monitors: [String: Monitor] = [:]
+    var nextControllerTick: Instant = .zero
+    // The world: services really running here (they die with the node).
+    var running: Set<String> = []
+    var hangNext: Set<[String]> = []
+    var failNext: Set<[String]> = []
+    // Disk.
+    var incarnation: UInt64 = 0
+    var persistedViewSequence: UInt64 = 0
+    var stored: ResourceConfiguration
+    // Observations for the invariants.
+    var highestConfig = ConfigVersion()
+    var ownFailCounts: [String: [String: Int]] = [:]
+    var currentView: ViewId?
+    var deliveredInView = 0
+    var up: Bool { membership != nil }
+  }
+
+  struct InFlight {
+    var at: Instant
+    var order: UInt64
+    var from: Int
+    var to: Int
+    var fromIncarnation: UInt64
+    var message: MembershipMessage
+  }
+
+  public let scenario: SimulationScenario
+  let start = Instant(nanoseconds: 1_000_000_000)
+  public private(set) var now: Instant
+  var nodes: [Node]
+  var inFlight: [InFlight] = []
+  var counter: UInt64 = 0
+  var network: SeededRandom
+  var blocked: Set<[Int]> = []
+  var lossPercent = 0
+  var duplicatePercent = 0
+  var jitterMs = 0
+  let delay: Duration = .microseconds(300)
+  var nextFault = 0
+  var fenceDevice = FenceDeviceBehaviour.works
+  /// Nodes a fence device powered off (rebooted ones come back after `rebootTime`).
+  var rebootAt: [Int: Instant] = [:]
+  let rebootTime: Duration = .seconds(4)
+
+  /// Group payloads: the daemons send JSON; the simulation sends an id of the message value.
+  var messages: [ControllerMessage] = []
+  // View agreement bookkeeping.
+  var viewMembers: [ViewId: [NodeId]] = [:]
+  var canonical: [ViewId: [GroupDelivery]] = [:]
+  var flushCounts: [[ViewId]: Int] = [:]
+  // Config bookkeeping.
+  var acknowledged: [Int: String] = [:]
+  var editTokens: [Int: Int] = [:]
+  // Single-active bookkeeping: resource → since when it runs on two powered nodes.
+  var doubleActiveSince: [String: Instant] = [:]
+  public var singleActiveGrace: Duration
+
+  public private(set) var violation: Violation?
+  public private(set) var trace: [String] = []
+  public var traceLimit = 120
+  /// Whether the run converged after the faults, and when (ms after the fault window).
+  public private(set) var convergedAfterMs: Int64?
+
+  let heartbeat: Duration = .milliseconds(200)
+  let failureTimeout: Duration = .milliseconds(1000)
+
+  public init(scenario: SimulationScenario) {
+    self.scenario = scenario
+    now = start
+    network = SeededRandom(seed: scenario.seed)
+    // With fencing, a node is live until it is fenced (powered off): no grace at all.
+    singleActiveGrace = scenario.fencing ? .zero : failureTimeout * 2 + .seconds(3)
+    var config = ResourceConfiguration(version: ConfigVersion(epoch: 1))
+    config.properties["stonith-enabled"] = scenario.fencing ? "true" : "false"
+    if scenario.fencing {
+      config.properties["fencing-timeout"] = "5s"
+      config.resources.append(
+        .primitive(
+          Primitive(
+            id: "power-switch", agent: AgentSpec(standard: .stonith, type: "fence_sim"),
+            attributes: [
+              Attribute("pcmk_host_list", (1...scenario.nodeCount).map { "n\($0)" }.joined(separator: " ")),
+              Attribute("pcmk_delay_max", "2s"),
+            ])))
+    }
+    config.properties["no-quorum-policy"] = "stop"
+    if let t = scenario.migrationThreshold { config.resourceDefaults["migration-threshold"] = "\(t)" }
+    for r in scenario.resources {
+      let agent =
+        r.hasPrefix("svc")
+        ? AgentSpec(standard: .systemd, type: r)
+        : AgentSpec(standard: .ocf, provider: "heartbeat", type: "Dummy")
+      config.resources.append(
+        .primitive(
+          Primitive(
+            id: r, agent: agent,
+            operations: [
+              OperationSpec(id: "\(r)-monitor", name: "monitor", intervalMs: 2000, timeoutMs: 5000),
+              OperationSpec(id: "\(r)-start", name: "start", timeoutMs: 4000),
+              OperationSpec(id: "\(r)-stop", name: "stop", timeoutMs: 4000),
+            ])))
+      if let n = scenario.preferences[r] {
+        config.constraints.locations.append(
+          LocationConstraint(id: "prefer-\(r)", resource: r, node: "n\(n)", score: Score(100)))
+      }
+    }
+    nodes = (1...scenario.nodeCount).map { i in
+      Node(name: "n\(i)", id: NodeId(UInt32(i)), stored: config, highestConfig: config.version)
+    }
+    for i in nodes.indices { powerOn(i) }
+  }
+
+  var nodeIds: [String: UInt32] {
+    Dictionary(uniqueKeysWithValues: nodes.map { ($0.name, $0.id.rawValue) })
+  }
+  var elapsedMs: Int64 { (now - start).milliseconds }
+  var wallMs: Int64 { 1_700_000_000_000 + elapsedMs }
+
+  mutating func log(_ line: String) {
+    trace.append("t=\(format3(elapsedMs))s " + line)
+    if trace.count > traceLimit * 2 { trace.removeFirst(trace.count - traceLimit) }
+  }
+
+  mutating func fail(_ name: String, _ detail: String) {
+    guard violation == nil else { return }
+    violation = Violation(name: name, detail: detail, atMs: elapsedMs)
+    log("VIOLATION [\(name)] \(detail)")
+  }
+
+  // MARK: - Nodes
+
+  mutating func powerOn(_ i: Int) {
+    guard nodes[i].membership == nil else { return }
+    nodes[i].incarnation += 1
+    let settings = MembershipSettings(
+      localNode: nodes[i].id, nodes: nodes.map(\.id), linkCount: 1, heartbeatInterval: heartbeat,
+      failureTimeout: failureTimeout)
+    let instance = MembershipInstance(
+      settings: settings, incarnation: nodes[i].incarnation,
+      persistedViewSequence: nodes[i].persistedViewSequence, now: now)
+    let quorum = try! VoteQuorum(
+      nodes: Dictionary(uniqueKeysWithValues: nodes.map { ($0.id, 1) }), options: QuorumOptions())
+    nodes[i].membership = QuorateMembership(instance: instance, quorum: quorum)
+    let config = nodes[i].stored
+    if config.version < nodes[i].highestConfig {
+      fail(
+        "config-monotonic",
+        "\(nodes[i].name) restarted with configuration \(config.version) below \(nodes[i].highestConfig) it held"
+      )
+    }
+    nodes[i].controller = ControllerInstance(
+      settings: ControllerSettings(localNode: nodes[i].name, nodeIds: nodeIds, startedAtMs: wallMs),
+      config: config)
+    nodes[i].nextControllerTick = now + .milliseconds(1000 + Int64(i) * 137)
+    nodes[i].ownFailCounts = [:]
+    nodes[i].currentView = nil
+    log("power on \(nodes[i].name) (incarnation \(nodes[i].incarnation), configuration \(config.version))")
+  }
+
+  mutating func powerOff(_ i: Int) {
+    nodes[i].membership = nil
+    nodes[i].controller = nil
+    nodes[i].operations = []
+    nodes[i].fencing = []
+    nodes[i].toController = []
+    nodes[i].toCorosync = []
+    nodes[i].monitors = [:]
+    nodes[i].running = []
+    nodes[i].hangNext = []
+    nodes[i].failNext = []
+    log("power off \(nodes[i].name)")
+  }
+
+  // MARK: - Faults
+
+  mutating func inject(_ fault: SimulatedFault) {
+    log("FAULT \(fault)")
+    switch fault {
+    case .partition(let groups):
+      blocked = []
+      for a in 1...nodes.count {
+        for b in 1...nodes.count where a != b {
+          if !groups.contains(where: { $0.contains(a) && $0.contains(b) }) { blocked.insert([a, b]) }
+        }
+      }
+    case .block(let a, let b): blocked.insert([a, b])
+    case .heal: blocked = []
+    case .loss(let p): lossPercent = p
+    case .duplicate(let p): duplicatePercent = p
+    case .jitter(let ms): jitterMs = ms
+    case .crash(let n): if nodes[n - 1].up { powerOff(n - 1) }
+    case .restart(let n): powerOn(n - 1)
+    case .serviceDies(let r, let n):
+      guard nodes[n - 1].running.contains(r) else { return }
+      nodes[n - 1].running.remove(r)
+      // systemd's PropertiesChanged reports a unit failure at once; OCF waits for the monitor.
+      if r.hasPrefix("svc"),
+        let (key, monitor) = nodes[n - 1].monitors.first(where: { $0.value.spec.resource == r })
+      {
+        nodes[n - 1].monitors[key] = nil
+        controllerInput(n - 1) { c, now in
+          c.recurringFailed(monitor.spec, rc: 7, output: "unit failed", now: now)
+        }
+      }
+    case .hangNext(let a, let r, let n): nodes[n - 1].hangNext.insert([a, r])
+    case .failNext(let a, let r, let n): nodes[n - 1].failNext.insert([a, r])
+    case .configEdit(let n, let k):
+      guard let controller = nodes[n - 1].controller else { return }
+      var config = controller.config
+      config.properties["sim-edit-\(k)"] = "\(k)"
+      if let r = scenario.resources.first, config.constraints.locations.count < 8 {
+        config.constraints.locations.append(
+          LocationConstraint(
+            id: "edit-\(k)", resource: scenario.resources[k % scenario.resources.count],
+            node: "n\(1 + k % nodes.count)", score: Score(k % 3 == 0 ? 200 : 10)))
+        _ = r
+      }
+      editTokens[k] = n
+      controllerInput(n - 1) { c, now in
+        c.clientRequest(
+          token: k,
+          ManagerRequest(op: .replaceConfig, config: config, baseVersion: controller.config.version),
+          now: now)
+      }
+    case .fenceDevice(let behaviour): fenceDevice = behaviour
+    case .cleanup(let n, let r):
+      controllerInput(n - 1) { c, now in
+        c.clientRequest(token: 0, ManagerRequest(op: .cleanup, resource: r), now: now)
+      }
+    }
+  }
+
+  /// The end of the fault window: the network heals and every node is powered on.
+  mutating func endFaults() {
+    log("faults end: heal, no loss, every node powered on")
+    blocked = []
+    lossPercent = 0
+    duplicatePercent = 0
+    jitterMs = 0
+    fenceDevice = .works
+    for i in nodes.indices {
+      // swpacemakerd that stopped after being fenced while running: the node is power-cycled.
+      if nodes[i].up && nodes[i].controller == nil { powerOff(i) }
+      nodes[i].hangNext = []
+      nodes[i].failNext = []
+      powerOn(i)
+    }
+  }
+
+  // MARK: - Wiring (as the daemons do it)
+
+  /// swcorosync's events, carried out as `CorosyncDaemon.carryOut` and swpacemakerd's
+  /// `corosyncLine` do.
+  mutating func membershipEvents(_ i: Int, _ events: [QuorateMembership.Event]) {
+    for event in events {
+      switch event {
+      case .send(let message, let to, _):
+        enqueue(message, from: i, to: Int(to.rawValue) - 1)
+      case .persistViewSequence(let sequence):
+        nodes[i].persistedViewSequence = max(nodes[i].persistedViewSequence, sequence)
+      case .view(let change, _, _):
+        observeView(i, change)
+        nodes[i].toController.append(event)
+      case .quorum:
+        nodes[i].toController.append(event)
+      case .deliver(let delivery):
+        observeDelivery(i, delivery)
+        nodes[i].toController.append(event)
+      }
+    }
+  }
+
+  /// swpacemakerd reads one event from the swcorosync socket (`corosyncLine`).
+  mutating func corosyncEvent(_ i: Int, _ event: QuorateMembership.Event) {
+    switch event {
+    case .send, .persistViewSequence: break
+    case .view(let change, let quorum, _):
+      log(
+        "\(nodes[i].name) view \(change.view.id) \(change.view.memberIds.map { "n\($0)" }) \(quorum.quorate ? "quorate" : "NOT quorate")\(change.lost.isEmpty ? "" : " lost \(change.lost.map { "n\($0)" })")"
+      )
+      let members = change.view.memberIds.map { "n\($0)" }
+      let lost = change.lost.map { "n\($0)" }
+      let left = change.left.map { "n\($0)" }
+      controllerInput(i) { c, now in
+        c.viewChanged(members: members, lost: lost, left: left, quorate: quorum.quorate, now: now)
+      }
+    case .quorum(let state, let reason):
+      log("\(nodes[i].name) quorum \(state.quorate) (\(reason))")
+      controllerInput(i) { c, now in c.quorumChanged(state.quorate, now: now) }
+    case .deliver(let delivery):
+      let index = Int(delivery.payload.reduce(0) { $0 << 8 | UInt64($1) })
+      guard index < messages.count else { return }
+      let message = messages[index]
+      let origin = "n\(delivery.origin)"
+      log(
+        "\(nodes[i].name) delivers \(delivery.view)#\(delivery.sequence) from \(origin): \(Self.describe(message))"
+      )
+      controllerInput(i, cleanup: { if case .cleanup = message { true } else { false } }()) { c, now in
+        c.received(message, from: origin, now: now)
+      }
+    }
+  }
+
+  /// Both daemons of every node work through their socket queues until nothing is left.
+  mutating func drainSockets() {
+    var busy = true
+    while busy {
+      busy = false
+      for i in nodes.indices {
+        while !nodes[i].toController.isEmpty {
+          busy = true
+          let event = nodes[i].toController.removeFirst()
+          if nodes[i].controller != nil { corosyncEvent(i, event) }
+        }
+        while !nodes[i].toCorosync.isEmpty {
+          busy = true
+          let payload = nodes[i].toCorosync.removeFirst()
+          guard var membership = nodes[i].membership else { continue }
+          do {
+            let events = try membership.submit(payload, now: now)
+            nodes[i].membership = membership
+            membershipEvents(i, events)
+          } catch {
+            log("\(nodes[i].name) swcorosync refused a message: \(error)")
+          }
+        }
+      }
+    }
+  }
+
+  /// One input to a node's controller, its directives carried out as `ResourceManagerDaemon.carryOut`
+  /// does, then the per-node invariants.
+  mutating func controllerInput(
+    _ i: Int, cleanup: Bool = false, _ input: (inout ControllerInstance, Int64) -> [ControllerDirective]
+  ) {
+    guard var controller = nodes[i].controller else { return }
+    let directives = input(&controller, wallMs)
+    nodes[i].controller = controller
+    for directive in directives {
+      switch directive {
+      case .broadcast(let message):
+        guard nodes[i].membership != nil else { continue }
+        let index = UInt64(messages.count)
+        messages.append(message)
+        nodes[i].toCorosync.append((0..<8).map { UInt8(truncatingIfNeeded: index >> (8 * (7 - $0))) })
+      case .execute(let request):
+        execute(i, request)
+      case .persist(let config):
+        nodes[i].stored = config
+      case .reply(let token, let response):
+        if token > 0 {
+          log("\(nodes[i].name) replies to edit \(token): \(response.ok ? "ok" : response.error ?? "failed")")
+          if response.ok { acknowledged[token] = nodes[i].name }
+        }
+      case .log(let level, let text):
+        if level != .debug { log("\(nodes[i].name) \(level.rawValue): \(text)") }
+      case .fence(let request):
+        let maxDelay = UInt64(max(request.delayMaxMs, 0))
+        let delay = Int64(request.delayBaseMs) + Int64(maxDelay > 0 ? network.next() % maxDelay : 0)
+        let busy: Int64 = fenceDevice == .hangs ? Int64(request.timeoutMs) : 200
+        nodes[i].fencing.append(
+          FenceAction(request: request, doneAt: now + .milliseconds(delay + busy), behaviour: fenceDevice))
+        log("\(nodes[i].name) fences \(request.target) (\(request.action)), device \(fenceDevice.rawValue)")
+      case .fenced(let reaction):
+        // fencing-reaction: stop every local resource and exit (systemd does not restart it).
+        log("\(nodes[i].name) was fenced while running: \(reaction)")
+        nodes[i].controller = nil
+        nodes[i].running = []
+        nodes[i].operations = []
+        nodes[i].monitors = [:]
+        nodes[i].fencing = []
+        return
+      }
+    }
+    checkNode(i, cleanup: cleanup)
+  }
+
+  static func describe(_ message: ControllerMessage) -> String {
+    switch message {
+    case .hello(let h): "hello \(h.node) config \(h.configVersion)"
+    case .configPublish(let p):
+      "config publish \(p.config?.version.description ?? "-")\(p.error.map { " error: \($0)" } ?? "")"
+    case .configChange(let c): "config change on \(c.baseVersion)"
+    case .actionRequest(let r): "request \(r.spec.resource) \(r.spec.key) on \(r.node)"
+    case .actionResult(let r): "result \(r.spec.resource) \(r.spec.key) on \(r.node) rc \(r.rc) \(r.status)"
+    case .cleanup(let c): "cleanup \(c.resource ?? "all")"
+    case .shutdown(let n): "shutdown \(n)"
+    default: "\(message)".prefix(100).description
+    }
+  }
+
+  // MARK: - Executor and services
+
+  mutating func execute(_ i: Int, _ request: ActionRequest) {
+    let spec = request.spec
+    if ["start", "stop", "demote"].contains(spec.action) {
+      nodes[i].monitors = nodes[i].monitors.filter { $0.value.spec.resource != spec.resource }
+    }
+    if spec.action == "start" || spec.action == "promote" {
+      if let controller = nodes[i].controller, !controller.quorate {
+        fail(
+          "inquorate-start", "\(nodes[i].name) starts \(spec.resource) without quorum (no-quorum-policy=stop)"
+        )
+      }
+    }
+    let key = [spec.action, spec.resource]
+    var op = Operation(
+      request: request, doneAt: now + .milliseconds(10 + Int64(network.next() % 90)), rc: 0, status: "done",
+      effect: .none)
+    let running = nodes[i].running.contains(spec.resource)
+    switch spec.action {
+    case "start": op.effect = .startService
+    case "stop": op.effect = .stopService
+    case "monitor": op.rc = running ? 0 : 7
+    default: break
+    }
+    if nodes[i].hangNext.remove(key) != nil {
+      op.doneAt = now + .milliseconds(Int64(spec.timeoutMs))
+      op.rc = 1
+      op.status = "timeout"
+      op.effect = .none
+    } else if nodes[i].failNext.remove(key) != nil {
+      op.rc = 1
+      // A start that fails half-way may leave the service running.
+      if spec.action != "start" || !network.chance(0.5) { op.effect = .none }
+    }
+    nodes[i].operations.append(op)
+    log("\(nodes[i].name) executes \(spec.resource) \(spec.key)")
+  }
+
+  mutating func finish(_ i: Int, _ op: Operation) {
+    let spec = op.request.spec
+    switch op.effect {
+    case .startService: nodes[i].running.insert(spec.resource)
+    case .stopService: nodes[i].running.remove(spec.resource)
+    case .none: break
+    }
+    var rc = op.rc
+    if spec.action == "monitor" && op.status == "done" {
+      rc = nodes[i].running.contains(spec.resource) ? 0 : 7
+    }
+    log("\(nodes[i].name) \(spec.resource) \(spec.key) → rc \(rc) \(op.status)")
+    controllerInput(i) { c, now in
+      c.operationCompleted(op.request, rc: rc, status: op.status, durationMs: 50, output: "", now: now)
+    }
+    if spec.intervalMs > 0 && op.status == "done" && (rc == 0 || rc == 8) {
+      nodes[i].monitors["\(spec.resource)#\(spec.key)"] = Monitor(
+        spec: spec, nextAt: now + .milliseconds(Int64(spec.intervalMs)), lastRc: rc)
+    }
+  }
+
+  mutating func finishFence(_ i: Int, _ action: FenceAction) {
+    let request = action.request
+    var outcomes: [FenceDeviceOutcome] = []
+    for device in request.devices {
+      let ok = action.behaviour == .works
+      outcomes.append(
+        FenceDeviceOutcome(
+          device: device.id, ok: ok, rc: ok ? 0 : 1,
+          status: action.behaviour == .hangs ? "timeout" : ok ? "done" : "error"))
+      if !ok { break }
+    }
+    if outcomes.count == request.devices.count && outcomes.allSatisfy(\.ok),
+      let target = nodes.firstIndex(where: { $0.name == request.target })
+    {
+      if request.action == "on" {
+        powerOn(target)
+      } else {
+        log("power switch: \(request.target) off")
+        if nodes[target].up { powerOff(target) }
+        if request.action == "reboot" { rebootAt[target] = now + rebootTime }
+      }
+    }
+    log("\(nodes[i].name) fencing \(request.target): \(outcomes.map { "\($0.device) \($0.status)" })")
+    controllerInput(i) { c, now in c.fenceCompleted(request, outcomes: outcomes, now: now) }
+  }
+
+  mutating func runMonitor(_ i: Int, _ key: String) {
+    guard var monitor = nodes[i].monitors[key] else { return }
+    let rc = nodes[i].running.contains(monitor.spec.resource) ? 0 : 7
+    if rc != 0 && monitor.lastRc != rc {
+      nodes[i].monitors[key] = nil
+      log("\(nodes[i].name) monitor of \(monitor.spec.resource) fails")
+      controllerInput(i) { c, now in c.recurringFailed(monitor.spec, rc: rc, output: "", now: now) }
+      return
+    }
+    monitor.lastRc = rc
+    monitor.nextAt = now + .milliseconds(Int64(monitor.spec.intervalMs))
+    nodes[i].monitors[key] = monitor
+  }
+
+  // MARK: - Network
+
+  mutating func enqueue(_ message: MembershipMessage, from: Int, to: Int) {
+    guard to >= 0 && to < nodes.count else { return }
+    if blocked.contains([from + 1, to + 1]) { return }
+    if lossPercent > 0 && Int(network.next() % 100) < lossPercent { return }
+    let copies = duplicatePercent > 0 && Int(network.next() % 100) < duplicatePercent ? 2 : 1
+    for _ in 0..<copies {
+      var latency = delay
+      if jitterMs > 0 { latency += .microseconds(Int64(network.next() % UInt64(jitterMs * 1000))) }
+      counter += 1
+      inFlight.append(
+        InFlight(
+          at: now + latency, order: counter, from: from, to: to, fromIncarnation: nodes[from].incarnation,
+          message: message))
+    }
+  }
+
+  // MARK: - Running
+
+  /// Runs the scenario: faults, then convergence. Stops at the first violation.
+  public mutating func run() {
+    let faultEnd = start + .milliseconds(scenario.faultWindowMs)
+    let bound = faultEnd + .milliseconds(scenario.convergeBoundMs)
+    var faultsOver = false
+    var nextCheck = faultEnd + .milliseconds(500)
+    var stableSince: Instant?
+    while violation == nil {
+      // The next thing to happen.
+      var next = bound
+      var what = 0  // 0 bound, 1 fault, 2 message, 3 membership, 4 op, 5 monitor, 6 controller tick, 7 check
+      var who = -1
+      var detail = ""
+      if nextFault < scenario.faults.count {
+        let t = start + .milliseconds(scenario.faults[nextFault].atMs)
+        if t < next { (next, what) = (t, 1) }
+      } else if !faultsOver && faultEnd < next {
+        (next, what) = (faultEnd, 1)
+      }
+      if faultsOver && nextCheck < next { (next, what) = (nextCheck, 7) }
+      var messageIndex = -1
+      for (index, m) in inFlight.enumerated()
+      where m.at < next || (m.at == next && what > 2) {
+        if messageIndex < 0 || (m.at, m.order) < (inFlight[messageIndex].at, inFlight[messageIndex].order) {
+          messageIndex = index
+        }
+      }
+      if messageIndex >= 0 { (next, what) = (inFlight[messageIndex].at, 2) }
+      for i in nodes.indices {
+        guard let membership = nodes[i].membership else { continue }
+        let d = max(membership.nextDeadline(now: now), now)
+        if d < next { (next, what, who) = (d, 3, i) }
+        for op in nodes[i].operations where op.doneAt < next { (next, what, who) = (op.doneAt, 4, i) }
+        for f in nodes[i].fencing where f.doneAt < next { (next, what, who) = (f.doneAt, 8, i) }
+        for (key, m) in nodes[i].monitors where m.nextAt < next {
+          (next, what, who, detail) = (m.nextAt, 5, i, key)
+        }
+        if nodes[i].nextControllerTick < next { (next, what, who) = (nodes[i].nextControllerTick, 6, i) }
+      }
+      for (i, at) in rebootAt where at < next { (next, what, who) = (at, 9, i) }
+      now = max(now, next)
+      switch what {
+      case 0:
+        fail(
+          "convergence",
+          "no convergence within \(scenario.convergeBoundMs / 1000) s after the faults: \(convergenceProblem() ?? "?")"
+        )
+      case 1:
+        if nextFault < scenario.faults.count {
+          let fault = scenario.faults[nextFault].fault
+          nextFault += 1
+          inject(fault)
+        } else {
+          faultsOver = true
+          endFaults()
+        }
+      case 2:
+        let m = inFlight.remove(at: messageIndex)
+        guard var membership = nodes[m.to].membership else { break }
+        let events = membership.receive(
+          m.message, from: nodes[m.from].id, incarnation: m.fromIncarnation, link: 0, now: now)
+        nodes[m.to].membership = membership
+        membershipEvents(m.to, events)
+      case 3:
+        guard var membership = nodes[who].membership else { break }
+        let events = membership.tick(now: now)
+        nodes[who].membership = membership
+        membershipEvents(who, events)
+      case 4:
+        let index = nodes[who].operations.indices.min {
+          nodes[who].operations[$0].doneAt < nodes[who].operations[$1].doneAt
+        }!
+        let op = nodes[who].operations.remove(at: index)
+        finish(who, op)
+      case 5:
+        runMonitor(who, detail)
+      case 8:
+        let index = nodes[who].fencing.indices.min {
+          nodes[who].fencing[$0].doneAt < nodes[who].fencing[$1].doneAt
+        }!
+        let action = nodes[who].fencing.remove(at: index)
+        finishFence(who, action)
+      case 9:
+        rebootAt[who] = nil
+        powerOn(who)
+      case 6:
+        nodes[who].nextControllerTick = now + .seconds(1)
+        controllerInput(who) { c, now in c.tick(now: now) }
+      default:
+        nextCheck = now + .milliseconds(250)
+        // swpacemakerd that stopped itself (fencing-reaction) is brought back by power-cycling the node.
+        for i in nodes.indices where nodes[i].up && nodes[i].controller == nil && rebootAt[i] == nil {
+          powerOff(i)
+          rebootAt[i] = now + rebootTime
+        }
+        if let problem = convergenceProblem() {
+          stableSince = nil
+          _ = problem
+        } else if let since = stableSince {
+          if now - since >= .seconds(5) {
+            checkAcknowledged()
+            if violation == nil {
+              convergedAfterMs = (since - faultEnd).milliseconds
+              log("converged \(Double(convergedAfterMs!) / 1000) s after the faults")
+            }
+            return
+          }
+        } else {
+          stableSince = now
+        }
+      }
+      drainSockets()
+      checkWorld()
+    }
+  }
+}
+
+func format3(_ ms: Int64) -> String {
+  let s = ms / 1000
+  let frac = ms % 1000
+  return "\(s).\(frac < 10 ? "00" : frac < 100 ? "0" : "")\(frac)"
+}

@@ -1,0 +1,93 @@
+import ClusterTypes
+import Quorum
+
+/// One node's membership and votequorum composed the way swcorosync composes them: every installed
+/// view is evaluated by `VoteQuorum` at once, the result feeds back into the heartbeats' quorate
+/// flag, and clients see the view and its quorum together in one event.
+///
+/// Exists so that the daemon and the whole-cluster simulation run the same wiring, not two copies
+/// of it. Pure like its parts: time comes in, events go out.
+public struct QuorateMembership: Sendable {
+  /// What the shell must do after an input.
+  public enum Event: Sendable, Equatable {
+    case send(MembershipMessage, to: NodeId, links: LinkChoice)
+    /// Write the highest view sequence used to disk before sending anything that follows.
+    case persistViewSequence(UInt64)
+    /// A view was installed; `quorum` is its evaluation, `wasQuorate` the quorate flag before it.
+    case view(ViewChange, quorum: QuorumState, wasQuorate: Bool)
+    /// Quorum changed without a view change (last_man_standing, an administrator).
+    case quorum(QuorumState, reason: String)
+    /// A group message, in the view's total order.
+    case deliver(GroupDelivery)
+  }
+
+  public private(set) var instance: MembershipInstance
+  public private(set) var quorum: VoteQuorum
+
+  public init(instance: MembershipInstance, quorum: VoteQuorum) {
+    self.instance = instance
+    self.quorum = quorum
+  }
+
+  /// Time passed: membership timers, then the last_man_standing window.
+  public mutating func tick(now: Instant) -> [Event] {
+    var out = process(instance.tick(now: now), now: now)
+    if let changed = quorum.tick(now: now) {
+      out.append(quorumChanged(changed, reason: "last_man_standing window elapsed"))
+    }
+    return out
+  }
+
+  /// When `tick` is due at the latest.
+  public func nextDeadline(now: Instant) -> Instant {
+    let deadline = instance.nextDeadline(now: now)
+    if let q = quorum.nextDeadline, q < deadline { return q }
+    return deadline
+  }
+
+  public mutating func receive(
+    _ message: MembershipMessage, from sender: NodeId, incarnation: UInt64, link: Int, now: Instant
+  ) -> [Event] {
+    process(instance.receive(message, from: sender, incarnation: incarnation, link: link, now: now), now: now)
+  }
+
+  /// A local client's group message.
+  public mutating func submit(_ payload: [UInt8], now: Instant) throws(SubmitError) -> [Event] {
+    process(try instance.submit(payload, now: now), now: now)
+  }
+
+  /// Clean shutdown: announce the leave.
+  public mutating func leave(now: Instant) -> [Event] { process(instance.leave(), now: now) }
+
+  /// `swpcs quorum expected-votes N`.
+  public mutating func setExpectedVotes(_ votes: Int) throws(QuorumOptionError) -> Event {
+    let state = try quorum.setExpectedVotes(votes)
+    return quorumChanged(state, reason: "expected votes set to \(votes) by an administrator")
+  }
+
+  /// `swpcs quorum unblock`.
+  public mutating func unblockQuorum() -> Event {
+    quorumChanged(quorum.unblockWaitForAll(), reason: "wait_for_all cancelled by an administrator")
+  }
+
+  mutating func quorumChanged(_ state: QuorumState, reason: String) -> Event {
+    instance.localQuorate = state.quorate
+    return .quorum(state, reason: reason)
+  }
+
+  mutating func process(_ directives: [MembershipDirective], now: Instant) -> [Event] {
+    directives.map { directive in
+      switch directive {
+      case .send(let message, let to, let links): return .send(message, to: to, links: links)
+      case .persistViewSequence(let sequence): return .persistViewSequence(sequence)
+      case .deliver(let delivery): return .deliver(delivery)
+      case .installView(let change):
+        let before = quorum.state.quorate
+        let state = quorum.viewInstalled(
+          members: Set(change.view.memberIds), quorateMembers: change.quorateMembers, now: now)
+        instance.localQuorate = state.quorate
+        return .view(change, quorum: state, wasQuorate: before)
+      }
+    }
+  }
+}
