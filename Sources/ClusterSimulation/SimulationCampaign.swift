@@ -11,16 +11,17 @@ public enum SimulationCampaign {
   }
 
   /// Runs `seed`; with `keep`, only those fault indices of its generated schedule.
-  public static func run(seed: UInt64, keep: [Int]? = nil) -> Outcome {
+  public static func run(seed: UInt64, keep: [Int]? = nil, traceLimit: Int = 120) -> Outcome {
     var scenario = SimulationScenario.generate(seed: seed)
     if let keep {
       scenario.faults = keep.filter { scenario.faults.indices.contains($0) }.map { scenario.faults[$0] }
     }
-    return run(scenario)
+    return run(scenario, traceLimit: traceLimit)
   }
 
-  public static func run(_ scenario: SimulationScenario) -> Outcome {
+  public static func run(_ scenario: SimulationScenario, traceLimit: Int = 120) -> Outcome {
     var sim = WholeClusterSimulation(scenario: scenario)
+    sim.traceLimit = traceLimit
     sim.run()
     return Outcome(
       scenario: scenario, violation: sim.violation, trace: sim.trace, convergedAfterMs: sim.convergedAfterMs)

@@ -93,6 +93,8 @@ public struct ControllerInstance: Sendable {
   /// This node's results broadcast but not yet delivered back: a hello sent meanwhile must already
   /// include them, or it would undo them on every replica when delivered after them.
   var undeliveredResults: [ActionResult] = []
+  /// DC: the version of the last change it published (not necessarily adopted yet).
+  var publishing: ConfigVersion?
   /// The last action spec seen per resource (from results): agent and parameters of resources that
   /// may no longer be in the configuration but still run somewhere.
   var specs: [String: ActionSpec] = [:]
@@ -171,6 +173,17 @@ public struct ControllerInstance: Sendable {
       joined.insert(hello.node)
       fencer.joinedAt[hello.node] = now
       out += mergeFenceHistory(hello.fenceHistory ?? [])
+      for (node, resources) in hello.unclean ?? [:]
+      where fencingEnabled && !members.contains(node)
+        && state.nodes.first(where: { $0.name == node })?.membership != .unclean
+      {
+        for (resource, nodeState) in resources where state.resources[resource]?[node] == nil {
+          state.resources[resource, default: [:]][node] = nodeState
+        }
+        setMembership(node, .unclean)
+        out.append(
+          .log(level: .warning, "node \(node) is UNCLEAN (reported by \(hello.node)): fencing it first"))
+      }
       configVersions[hello.node] = hello.configVersion
       if hello.shuttingDown { shuttingDown.insert(hello.node) } else { shuttingDown.remove(hello.node) }
       // A node is the authority on its own resources.
@@ -193,15 +206,34 @@ public struct ControllerInstance: Sendable {
       if let requestId = publish.requestId, publish.origin == me,
         let token = pendingRequests.removeValue(forKey: requestId)
       {
-        out.append(.reply(token: token, ManagerResponse(ok: publish.error == nil, error: publish.error)))
+        // Acknowledged only if this very configuration is now in force here.
+        let adopted = publish.error == nil && publish.config == config
+        out.append(
+          .reply(
+            token: token,
+            ManagerResponse(
+              ok: adopted,
+              error: publish.error ?? (adopted ? nil : "the configuration changed meanwhile; retry"))))
       }
     case .configChange(let change):
       guard isDC else { break }
-      if change.baseVersion == config.version {
+      if !quorate {
+        // An inquorate partition's change would be lost (or, at the same version, diverge) when
+        // the partitions merge: refuse it, as Pacemaker's CIB refuses writes without quorum.
+        out.append(
+          .broadcast(
+            .configPublish(
+              ConfigPublish(
+                config: nil, requestId: change.requestId, origin: change.origin,
+                error: "this partition has no quorum: the configuration cannot be changed"))))
+      } else if change.baseVersion == config.version && (publishing ?? config.version) <= config.version {
+        // A change is accepted only once the previous one published here is adopted: two changes on
+        // the same base would both become epoch+1, and the second would be acknowledged but ignored.
         var new = change.config
         new.version = ConfigVersion(
           adminEpoch: max(config.version.adminEpoch, new.version.adminEpoch), epoch: config.version.epoch + 1,
           numUpdates: 0)
+        publishing = new.version
         out.append(
           .broadcast(
             .configPublish(ConfigPublish(config: new, requestId: change.requestId, origin: change.origin))))
@@ -400,7 +432,18 @@ public struct ControllerInstance: Sendable {
     for (resource, nodes) in projected.state.resources { if let s = nodes[me] { mine[resource] = s } }
     return Hello(
       node: me, configVersion: config.version, resources: mine, shuttingDown: shuttingDown.contains(me),
-      specs: specs.filter { mine[$0.key] != nil }, fenceHistory: fencer.history)
+      specs: specs.filter { mine[$0.key] != nil }, fenceHistory: fencer.history, unclean: uncleanNodes())
+  }
+
+  /// Non-members this replica holds UNCLEAN, with their resources (carried in hellos).
+  func uncleanNodes() -> [String: [String: ResourceNodeState]]? {
+    var out: [String: [String: ResourceNodeState]] = [:]
+    for node in state.nodes where node.membership == .unclean && !members.contains(node.name) {
+      var resources: [String: ResourceNodeState] = [:]
+      for (resource, byNode) in state.resources { if let s = byNode[node.name] { resources[resource] = s } }
+      out[node.name] = resources
+    }
+    return out.isEmpty ? nil : out
   }
 
   /// When views merge, the member holding the highest configuration version publishes it.
@@ -593,11 +636,14 @@ public struct ControllerInstance: Sendable {
     }
     if transition.actions == lastSignature {
       repeats += 1
-      if repeats >= 5 {
+      // Then retry every 10th look (about 10 s when idle): what blocked it (a fence device, a
+      // service) may work again without any change the controller can see.
+      if repeats >= 5 && repeats % 10 != 0 {
         if repeats == 5 {
           out.append(
             .log(
-              level: .error, "the same transition was planned 5 times without effect; waiting for a change"))
+              level: .error,
+              "the same transition was planned 5 times without effect; retrying every 10 s or on a change"))
         }
         return out
       }

@@ -40,11 +40,17 @@ public struct Hello: Codable, Sendable, Equatable {
   public var specs: [String: ActionSpec]?
   /// The sender's fencing history: partitions that merge learn each other's fencing.
   public var fenceHistory: [FenceHistoryEntry]?
+  /// Nodes the sender holds UNCLEAN (lost with resources active, not fenced yet) and their
+  /// resources: a member that did not see them go (it restarted, or was elsewhere) — perhaps the
+  /// next DC — learns that they must be fenced before their resources are recovered.
+  public var unclean: [String: [String: ResourceNodeState]]?
   public init(
     node: String, configVersion: ConfigVersion, resources: [String: ResourceNodeState], shuttingDown: Bool,
-    specs: [String: ActionSpec]? = nil, fenceHistory: [FenceHistoryEntry]? = nil
+    specs: [String: ActionSpec]? = nil, fenceHistory: [FenceHistoryEntry]? = nil,
+    unclean: [String: [String: ResourceNodeState]]? = nil
   ) {
     self.fenceHistory = fenceHistory
+    self.unclean = unclean
     self.node = node
     self.configVersion = configVersion
     self.resources = resources

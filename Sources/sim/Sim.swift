@@ -29,7 +29,7 @@ struct Sim: ParsableCommand {
   func run() throws {
     if let seed {
       let kept = keep.map { $0.split(separator: ",").compactMap { Int($0) } }
-      let outcome = SimulationCampaign.run(seed: seed, keep: kept)
+      let outcome = SimulationCampaign.run(seed: seed, keep: kept, traceLimit: replay ? 1 << 40 : 120)
       print(SimulationCampaign.report(outcome, keep: kept, traceLines: replay ? Int.max : 60))
       if let converged = outcome.convergedAfterMs, outcome.violation == nil {
         print("converged \(Double(converged) / 1000) s after the faults")

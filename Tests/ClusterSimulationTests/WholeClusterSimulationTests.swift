@@ -30,12 +30,11 @@ struct WholeClusterSimulationTests {
   }
 
   /// Seeds that found product bugs (docs/testing.md lists them); each must keep passing.
-  /// 16: a DC re-planned after a view change while a start was in flight and started the resource
-  ///     a second time (fixed: record-pending on every replica, abort on a foreign result).
-  /// 42: a hello built before the node's own monitor failure was delivered undid the failure on
-  ///     every replica (fixed: a hello includes the node's undelivered results).
-  /// 70: the same lost failure left a dead service "started" forever (convergence).
-  static let regressionSeeds: [UInt64] = [16, 42, 70]
+  /// docs/testing.md describes each: 16 (double start after a view change), 42 and 70 (a hello
+  /// undoing the node's own failure), 975 and 194 (a stale request executed without quorum), 352
+  /// and 155 (a change accepted without quorum), 255 (two changes on one base), 56 and 2000 (a new
+  /// DC not knowing an UNCLEAN node).
+  static let regressionSeeds: [UInt64] = [16, 42, 70, 975, 194, 352, 155, 255, 56, 2000]
 
   @Test("seeds that once found bugs pass", arguments: regressionSeeds)
   func regression(seed: UInt64) {
