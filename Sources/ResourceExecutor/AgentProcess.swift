@@ -59,8 +59,9 @@ struct AgentProcess: Sendable {
         // ETXTBSY: someone holds the file open for writing (a package upgrade, or another thread's
         // child that inherited a descriptor for a moment). Transient by nature.
         attempt += 1
-        guard attempt < 5 else { throw .failed(message) }
-        try? await Task.sleep(for: .milliseconds(10 * attempt))
+        // Up to about 2 s in all: on a loaded machine a forked child can take that long to exec.
+        guard attempt < 25 else { throw .failed(message) }
+        try? await Task.sleep(for: .milliseconds(min(10 * attempt, 100)))
       }
     }
     guard let child = spawned else { throw .failed("unreachable") }

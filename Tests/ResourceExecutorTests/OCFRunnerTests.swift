@@ -104,7 +104,7 @@ struct OCFRunnerTests {
       Int32(
         String(contentsOfFile: sandbox.path("pid"), encoding: .utf8).trimmingCharacters(
           in: .whitespacesAndNewlines)))
-    #expect(liveProcesses(inGroup: group).isEmpty, "nothing of the agent's process group survives")
+    #expect(survivors(ofGroup: group).isEmpty, "nothing of the agent's process group survives")
   }
 
   @Test("an agent that honours SIGTERM ends at the timeout, without waiting for the grace period")

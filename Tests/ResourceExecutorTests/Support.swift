@@ -64,6 +64,16 @@ func liveProcesses(inGroup group: Int32) -> [Int32] {
   }
 }
 
+/// The live members of a process group, after giving a just-killed group up to 3 s to go away
+/// (SIGKILL is delivered at once, but a loaded machine takes a moment to tear processes down).
+func survivors(ofGroup group: Int32) -> [Int32] {
+  for _ in 0..<60 {
+    if liveProcesses(inGroup: group).isEmpty { return [] }
+    usleep(50_000)
+  }
+  return liveProcesses(inGroup: group)
+}
+
 /// Runs a helper command (ip, unshare, nsenter) for test set-up; throws on a non-zero exit.
 @discardableResult
 func shell(_ arguments: [String]) throws -> String {
