@@ -142,6 +142,12 @@ public final class CorosyncDaemon: @unchecked Sendable {
       let bootstrap = DatagramBootstrap(group: group)
         .channelOption(.socketOption(.so_reuseaddr), value: 1)
         .channelOption(.socketOption(.so_rcvbuf), value: 4 << 20)
+        // NIO reads datagrams into 2 KiB buffers by default, silently truncating larger ones (which
+        // then fail authentication): read whole datagrams up to the wire bound.
+        .channelOption(
+          .recvAllocator,
+          value: FixedSizeRecvByteBufferAllocator(capacity: DatagramCodec.maxDatagramSize + 1024)
+        )
         .channelInitializer { channel in
           channel.eventLoop.makeCompletedFuture {
             try channel.pipeline.syncOperations.addHandler(LinkHandler(daemon: self, link: link))
