@@ -93,13 +93,18 @@ let package = Package(
       name: "MembershipDaemon",
       dependencies: [
         "ClusterTypes", "ClusterConfig", "Quorum", "Membership", "Wire", "ControlProtocol", "SystemdIntegration",
-        "ControlSocket", "FileSystem",
+        "ControlSocket", "FileSystem", "HostIdentity",
         .product(name: "NIOCore", package: "swift-nio"),
         .product(name: "NIOPosix", package: "swift-nio"),
         .product(name: "Logging", package: "swift-log"),
       ],
       swiftSettings: strict),
     .target(name: "ControlClient", dependencies: ["ControlProtocol"], swiftSettings: strict),
+    // Which node this machine is (cluster.conf names, host name, local addresses).
+    .target(name: "HostIdentity", dependencies: ["ClusterConfig", "ClusterTypes"], swiftSettings: strict),
+    // Node administration (join, remote start/stop, cluster.conf distribution): protocol and decisions.
+    .target(
+      name: "ClusterAdmin", dependencies: [.product(name: "Crypto", package: "swift-crypto")], swiftSettings: strict),
     // Executables: wiring only.
     .executableTarget(
       name: "swcorosync",
@@ -121,7 +126,8 @@ let package = Package(
       name: "swpcs",
       dependencies: [
         "ClusterTypes", "ClusterConfig", "ControlProtocol", "ControlClient", "ResourceManager", "ResourceModel",
-        "CIBImport", "Conformance", "Scheduler", "Wire", "FileSystem", "Quorum", "ResourceExecutor",
+        "CIBImport", "Conformance", "Scheduler", "Wire", "FileSystem", "Quorum", "ResourceExecutor", "ClusterAdmin",
+        "HostIdentity",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Crypto", package: "swift-crypto"),
       ],
@@ -158,6 +164,7 @@ let package = Package(
     .testTarget(name: "ClusterSimulationTests", dependencies: ["ClusterSimulation"], swiftSettings: strict),
     .testTarget(name: "MembershipTests", dependencies: ["Membership", "Quorum", "ClusterSimulation"], swiftSettings: strict),
     .testTarget(name: "SystemdIntegrationTests", dependencies: ["SystemdIntegration"], swiftSettings: strict),
+    .testTarget(name: "ClusterAdminTests", dependencies: ["ClusterAdmin"], swiftSettings: strict),
     .testTarget(name: "WireTests", dependencies: ["Wire", "Membership"], swiftSettings: strict),
   ]
 )

@@ -2,6 +2,7 @@ import ClusterConfig
 import ClusterTypes
 import FileSystem
 import Foundation
+import HostIdentity
 import Wire
 
 #if canImport(Glibc)
@@ -92,61 +93,14 @@ public struct DaemonStartup: Sendable {
     return [UInt8](data)
   }
 
-  /// `--node` wins; else the node named like this host (full or short host name); else the one node
-  /// all of whose addresses are configured on local interfaces.
+  /// `--node` wins; else the node named like this host; else the node whose addresses are local.
   public static func identifyLocalNode(_ config: ClusterConfiguration, requested: String?)
     throws(StartupError)
     -> NodeEntry
   {
-    let known = config.nodes.map(\.name).joined(separator: ", ")
-    if let requested {
-      guard let node = config.node(named: requested) else {
-        throw StartupError("node \(requested) is not in the cluster; known nodes: \(known)")
-      }
-      return node
+    do { return try LocalNode.identify(config, requested: requested) } catch {
+      throw StartupError(error.message)
     }
-    let host = hostName()
-    let short = String(host.split(separator: ".").first ?? "")
-    if let node = config.node(named: host) ?? config.node(named: short) { return node }
-    let local = localAddresses()
-    let matches = config.nodes.filter { node in node.addresses.allSatisfy { local.contains(normalize($0)) } }
-    if matches.count == 1 { return matches[0] }
-    throw StartupError(
-      "cannot tell which node this is: host name '\(host)' is not a node name and \(matches.count) nodes match local addresses; known nodes: \(known) (use --node NAME)"
-    )
-  }
-
-  static func hostName() -> String {
-    var buffer = [CChar](repeating: 0, count: 256)
-    guard gethostname(&buffer, buffer.count) == 0 else { return "" }
-    return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-  }
-
-  static func normalize(_ address: String) -> String { address.lowercased() }
-
-  static func localAddresses() -> Set<String> {
-    var result = Set<String>()
-    var list: UnsafeMutablePointer<ifaddrs>?
-    guard getifaddrs(&list) == 0, let first = list else { return result }
-    defer { freeifaddrs(list) }
-    var cursor: UnsafeMutablePointer<ifaddrs>? = first
-    while let entry = cursor {
-      if let addr = entry.pointee.ifa_addr {
-        var host = [CChar](repeating: 0, count: Int(NI_MAXHOST))
-        let family = Int32(addr.pointee.sa_family)
-        let length =
-          family == AF_INET
-          ? socklen_t(MemoryLayout<sockaddr_in>.size) : socklen_t(MemoryLayout<sockaddr_in6>.size)
-        if family == AF_INET || family == AF_INET6,
-          getnameinfo(addr, length, &host, socklen_t(host.count), nil, 0, NI_NUMERICHOST) == 0
-        {
-          let text = String(decoding: host.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-          result.insert(normalize(String(text.split(separator: "%").first ?? "")))
-        }
-      }
-      cursor = entry.pointee.ifa_next
-    }
-    return result
   }
 }
 

@@ -1,10 +1,12 @@
 import ArgumentParser
+import ClusterAdmin
 import ClusterConfig
 import ClusterTypes
 import ControlProtocol
 import Crypto
 import FileSystem
 import Foundation
+import HostIdentity
 import Quorum
 import Wire
 
@@ -14,7 +16,7 @@ extension Swpcs {
       abstract: "Set up, join, start, stop and remove the cluster on its nodes.",
       subcommands: [
         Setup.self, Join.self, Start.self, Stop.self, Enable.self, Disable.self, Destroy.self,
-        NodeCommand.self,
+        NodeCommand.self, AdminServe.self,
       ])
   }
 }
@@ -49,76 +51,25 @@ enum ClusterFiles {
 enum ServiceControl {
   static let units = ["swcorosync", "swpacemaker"]
   static func systemctl(_ arguments: [String]) {
+    let result = run(arguments)
+    guard result.status == 0 else { fail(result.output) }
+  }
+
+  /// Runs systemctl; on failure `output` is one line naming the command, its exit code and stderr.
+  static func run(_ arguments: [String]) -> (status: Int32, output: String) {
     let path = ProcessInfo.processInfo.environment["SWPCS_SYSTEMCTL"] ?? "/bin/systemctl"
     let process = Process()
     process.executableURL = URL(fileURLWithPath: path)
     process.arguments = arguments
-    do { try process.run() } catch { fail("cannot run \(path): \(error.localizedDescription)") }
+    let errors = Pipe()
+    process.standardError = errors
+    do { try process.run() } catch { return (127, "cannot run \(path): \(error.localizedDescription)") }
+    let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
     process.waitUntilExit()
-    guard process.terminationStatus == 0 else {
-      fail("systemctl \(arguments.joined(separator: " ")) failed (exit \(process.terminationStatus))")
-    }
-  }
-}
-
-/// The one-time join token `cluster setup` prints: everything a new node needs (cluster.conf and the
-/// authkey), sealed with ChaCha20-Poly1305 under a key derived (HKDF-SHA256) from a fresh random
-/// secret that travels in the token, with an expiry. The token is therefore exactly as sensitive as
-/// the authkey: hand it over a trusted channel, once. Tampering or truncation is detected.
-enum JoinToken {
-  static let prefix = "swpcs-join1."
-  static let validity: TimeInterval = 3600
-
-  struct Payload: Codable {
-    var clusterConf: String
-    var authkey: String
-    var expires: Int64
-    var node: String?
-  }
-
-  static func key(_ secret: [UInt8]) -> SymmetricKey {
-    HKDF<SHA256>.deriveKey(
-      inputKeyMaterial: SymmetricKey(data: secret), salt: Array("swpcs/join/v1".utf8), info: [],
-      outputByteCount: 32)
-  }
-
-  static func make(conf: String, authkey: [UInt8], node: String?, now: Date) throws -> String {
-    var secret = [UInt8](repeating: 0, count: 32)
-    var rng = SystemRandomNumberGenerator()
-    for i in secret.indices { secret[i] = UInt8.random(in: 0...255, using: &rng) }
-    let payload = Payload(
-      clusterConf: conf, authkey: Data(authkey).base64EncodedString(),
-      expires: Int64(now.timeIntervalSince1970 + validity), node: node)
-    let sealed = try ChaChaPoly.seal(JSONEncoder().encode(payload), using: key(secret))
-    return prefix + base64url(Data(secret) + sealed.combined)
-  }
-
-  static func open(_ token: String, now: Date) -> Payload {
-    guard token.hasPrefix(prefix), let raw = fromBase64url(String(token.dropFirst(prefix.count))),
-      raw.count > 32 + 12 + 16
-    else { fail("not a swpcs join token (it starts with \(prefix))") }
-    let secret = [UInt8](raw.prefix(32))
-    guard let box = try? ChaChaPoly.SealedBox(combined: raw.dropFirst(32)),
-      let plain = try? ChaChaPoly.open(box, using: key(secret)),
-      let payload = try? JSONDecoder().decode(Payload.self, from: plain)
-    else { fail("the join token is damaged or was altered; copy it again from: swpcs cluster setup") }
-    guard Int64(now.timeIntervalSince1970) <= payload.expires else {
-      fail("the join token expired; make a new one with: swpcs cluster node add NODE (on a cluster node)")
-    }
-    return payload
-  }
-
-  static func base64url(_ data: Data) -> String {
-    data.base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(
-      of: "/", with: "_"
-    )
-    .replacingOccurrences(of: "=", with: "")
-  }
-
-  static func fromBase64url(_ text: String) -> Data? {
-    var s = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-    while s.count % 4 != 0 { s += "=" }
-    return Data(base64Encoded: s)
+    let status = process.terminationStatus
+    guard status != 0 else { return (0, "") }
+    let detail = stderr.split(separator: "\n").first.map { ": \($0)" } ?? ""
+    return (status, "systemctl \(arguments.joined(separator: " ")) failed (exit \(status))\(detail)")
   }
 }
 
@@ -167,10 +118,11 @@ extension Swpcs.Cluster {
     static let configuration = CommandConfiguration(
       abstract: "Create a cluster: NAME NODE [addr=ADDR]... (every node), writes cluster.conf and authkey.",
       discussion: """
-        Run on the first node. Prints a one-time 'swpcs cluster join TOKEN' command to run on the other \
-        nodes: the token carries cluster.conf and the authkey, sealed (ChaCha20-Poly1305) under a key \
-        derived from a random secret inside the token, valid one hour. Treat it like the authkey. \
-        Copying /etc/swpcs/cluster.conf and /etc/swpcs/authkey (mode 0400) by hand works too.
+        Run on the first node. Prints a 'swpcs cluster join TOKEN' command to run on the other nodes: \
+        they fetch cluster.conf and the authkey from this node's swpcs-admin service (UDP port 5403), \
+        sealed under a key derived from a random secret in the token. The token works once per node \
+        and for one hour; it does not contain the key. Copying /etc/swpcs/cluster.conf and \
+        /etc/swpcs/authkey (mode 0400) by hand works too.
         """)
     @Argument(help: "Cluster name.") var name: String
     @Argument(help: "Nodes, each followed by its addr=ADDR (one per link).") var nodes: [String]
@@ -190,36 +142,69 @@ extension Swpcs.Cluster {
       ClusterFiles.write(conf: configuration, key: key)
       print(
         "Wrote \(ClusterFiles.conf) and \(ClusterFiles.key) for cluster '\(name)' (\(entries.count) nodes)")
-      let token = try JoinToken.make(conf: configuration.rendered(), authkey: key, node: nil, now: Date())
-      print("On each other node run (valid one hour; it carries the cluster key — keep it secret):")
-      print("  swpcs cluster join \(token)\(start ? " --start" : "")\(enable ? " --enable" : "")")
+      let local = localNode(of: configuration) ?? entries[0]
+      let others = entries.map(\.name).filter { $0 != local.name }
+      AdminService.activate()
       if enable { ServiceControl.systemctl(["enable"] + ServiceControl.units) }
       if start { ServiceControl.systemctl(["start"] + ServiceControl.units) }
+      guard !others.isEmpty else { return }
+      let token = JoinTokenV2.fresh(port: adminPort, addresses: local.addresses)
+      AdminStateFile.issue(token, nodes: others)
+      print("On each other node (\(others.joined(separator: ", "))) run — valid one hour, once per node:")
+      print("  swpcs cluster join \(token.encoded)\(start ? " --start" : "")\(enable ? " --enable" : "")")
     }
   }
 
   struct Join: ParsableCommand {
     static let configuration = CommandConfiguration(
-      abstract: "Join a cluster with the token 'swpcs cluster setup' or 'cluster node add' printed.")
+      abstract: "Join a cluster with the token 'swpcs cluster setup' or 'cluster node add' printed.",
+      discussion: """
+        Asks the node that made the token (its swpcs-admin service, UDP port 5403) for cluster.conf and \
+        the authkey. That node recognises this one by the address the request comes from, or by --node.
+        """)
     @Argument(help: "The join token.") var token: String
+    @Option(
+      help: "This node's name in the cluster (default: the node whose address this request comes from).")
+    var node: String?
     @Flag(help: "Start the cluster on this node afterwards.") var start = false
     @Flag(help: "Start the cluster on boot on this node.") var enable = false
     @Flag(help: "Overwrite an existing cluster configuration.") var force = false
     func run() throws {
-      let payload = JoinToken.open(token, now: Date())
-      if !force, let existing = try? String(contentsOfFile: ClusterFiles.conf, encoding: .utf8),
-        existing != payload.clusterConf
-      {
-        fail("\(ClusterFiles.conf) exists with another configuration (use --force to overwrite)")
+      let parsed: JoinTokenV2
+      do { parsed = try JoinTokenV2.decode(token) } catch {
+        fail(
+          error == .notAToken
+            ? "not a swpcs join token (it starts with \(JoinTokenV2.prefix))"
+            : "the join token is damaged; copy it again from the node that printed it")
       }
+      if !force, FileManager.default.fileExists(atPath: ClusterFiles.conf) {
+        fail("\(ClusterFiles.conf) exists: this node is already in a cluster (use --force to overwrite)")
+      }
+      let request = AdminRequest(
+        time: Int64(Date().timeIntervalSince1970), op: "join",
+        node: node ?? ProcessInfo.processInfo.environment["SWPCS_NODE_NAME"] ?? "")
+      let outcome = AdminClient.send(
+        request, kind: .join, key: SymmetricKeyBox(key: AdminWire.joinKey(secret: parsed.secret)),
+        tokenId: AdminWire.tokenId(secret: parsed.secret), addresses: parsed.addresses, port: parsed.port,
+        timeout: 15)
+      let reply: AdminReply
+      switch outcome {
+      case .failure(let failure): fail("cannot join: \(failure.message)")
+      case .success(let r): reply = r
+      }
+      guard reply.ok else { fail("cannot join: \(reply.message)") }
       let configuration: ClusterConfiguration
-      do { configuration = try ClusterConfiguration.parse(payload.clusterConf) } catch {
-        fail("the token's configuration is invalid: \(error.description)")
+      do { configuration = try ClusterConfiguration.parse(reply.clusterConf ?? "") } catch {
+        fail("the cluster's configuration is invalid: \(error.description)")
       }
-      guard let key = Data(base64Encoded: payload.authkey) else { fail("the token's key is damaged") }
+      guard let key = reply.authkey.flatMap({ Data(base64Encoded: $0) }) else {
+        fail("the cluster key is damaged")
+      }
       ClusterFiles.write(conf: configuration, key: [UInt8](key))
       print(
-        "Joined cluster '\(configuration.clusterName)': wrote \(ClusterFiles.conf) and \(ClusterFiles.key)")
+        "Joined cluster '\(configuration.clusterName)' (\(reply.message)): wrote \(ClusterFiles.conf) and \(ClusterFiles.key)"
+      )
+      AdminService.activate()
       if enable { ServiceControl.systemctl(["enable"] + ServiceControl.units) }
       if start { ServiceControl.systemctl(["start"] + ServiceControl.units) }
     }
@@ -227,46 +212,65 @@ extension Swpcs.Cluster {
 
   struct Start: ParsableCommand {
     static let configuration = CommandConfiguration(
-      abstract: "Start swcorosync and swpacemakerd on this node (other nodes: run it there).")
-    @Argument(help: "Nodes (this node only for now).") var nodes: [String] = []
+      abstract: "Start swcorosync and swpacemakerd on this node, the given nodes or --all.",
+      discussion:
+        "Other nodes are reached through their swpcs-admin service (UDP port 5403, sealed with the authkey).")
+    @Argument(help: "Nodes (default: this node).") var nodes: [String] = []
     @Flag(help: "All nodes.") var all = false
     func run() throws {
-      checkLocalOnly(nodes: nodes, all: all, verb: "start")
-      ServiceControl.systemctl(["start"] + ServiceControl.units)
-      print("Starting the cluster on this node")
+      let targets = NodeTargets(nodes: nodes, all: all)
+      let ok = targets.run("start", units: ServiceControl.units, progress: "Starting Cluster...", timeout: 90)
+      if !ok { throw ExitCode(ExitStatus.error) }
     }
   }
 
   struct Stop: ParsableCommand {
     static let configuration = CommandConfiguration(
-      abstract: "Stop swpacemakerd (moving resources away) and swcorosync on this node.",
+      abstract:
+        "Stop swpacemakerd (moving resources away), then swcorosync, on this node, the given nodes or --all.",
       discussion: "Refuses when the remaining nodes would lose quorum, unless --force.")
-    @Argument(help: "Nodes (this node only for now).") var nodes: [String] = []
+    @Argument(help: "Nodes (default: this node).") var nodes: [String] = []
     @Flag(help: "All nodes.") var all = false
     @Flag(help: "Stop even if the rest of the cluster loses quorum.") var force = false
     func run() throws {
-      let local = checkLocalOnly(nodes: nodes, all: all, verb: "stop")
+      let targets = NodeTargets(nodes: nodes, all: all)
       if !force, !all, let coro = corosyncStatusIfRunning() {
-        let stopping = Set([local ?? coro.nodeName])
-        if let problem = QuorumLoss.check(coro, stopping: stopping) {
+        if let problem = QuorumLoss.check(coro, stopping: Set(targets.names)) {
           fail("\(problem); use --force to stop anyway")
         }
       }
-      ServiceControl.systemctl(["stop", "swpacemaker"])
-      ServiceControl.systemctl(["stop", "swcorosync"])
-      print("Stopped the cluster on this node")
+      // As pcs: the resource manager everywhere first, then membership.
+      var ok = targets.run(
+        "stop", units: ["swpacemaker"], progress: "Stopping Cluster (swpacemakerd)...", timeout: 180)
+      ok =
+        targets.run("stop", units: ["swcorosync"], progress: "Stopping Cluster (swcorosync)...", timeout: 60)
+        && ok
+      if !ok { throw ExitCode(ExitStatus.error) }
     }
   }
 
   struct Enable: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Start the cluster on boot on this node.")
-    func run() throws { ServiceControl.systemctl(["enable"] + ServiceControl.units) }
+    static let configuration = CommandConfiguration(
+      abstract: "Start the cluster on boot on this node, the given nodes or --all.")
+    @Argument(help: "Nodes (default: this node).") var nodes: [String] = []
+    @Flag(help: "All nodes.") var all = false
+    func run() throws {
+      let ok = NodeTargets(nodes: nodes, all: all).run(
+        "enable", units: ServiceControl.units, progress: "Cluster Enabled", timeout: 30)
+      if !ok { throw ExitCode(ExitStatus.error) }
+    }
   }
 
   struct Disable: ParsableCommand {
     static let configuration = CommandConfiguration(
-      abstract: "Do not start the cluster on boot on this node.")
-    func run() throws { ServiceControl.systemctl(["disable"] + ServiceControl.units) }
+      abstract: "Do not start the cluster on boot on this node, the given nodes or --all.")
+    @Argument(help: "Nodes (default: this node).") var nodes: [String] = []
+    @Flag(help: "All nodes.") var all = false
+    func run() throws {
+      let ok = NodeTargets(nodes: nodes, all: all).run(
+        "disable", units: ServiceControl.units, progress: "Cluster Disabled", timeout: 30)
+      if !ok { throw ExitCode(ExitStatus.error) }
+    }
   }
 
   struct Destroy: ParsableCommand {
@@ -283,7 +287,7 @@ extension Swpcs.Cluster {
       for path in [ClusterFiles.conf, ClusterFiles.key] where fm.fileExists(atPath: path) {
         try? fm.removeItem(atPath: path)
       }
-      for name in ["cib", "membership.state"] {
+      for name in ["cib", "membership.state", "admin.state"] {
         try? fm.removeItem(atPath: "\(ClusterFiles.stateDirectory)/\(name)")
       }
       print("Cluster configuration removed from this node")
@@ -292,14 +296,18 @@ extension Swpcs.Cluster {
 
   struct NodeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-      commandName: "node", abstract: "Add nodes to cluster.conf and remove them.",
+      commandName: "node", abstract: "Add nodes to the cluster and remove them.",
       subcommands: [Add.self, Remove.self])
 
     struct Add: ParsableCommand {
       static let configuration = CommandConfiguration(
-        abstract: "NODE [addr=ADDR]...: adds the node to this node's cluster.conf and prints its join token.",
-        discussion:
-          "Then copy the new cluster.conf to the other nodes (or run the printed join there) and restart swcorosync."
+        abstract:
+          "NODE [addr=ADDR]...: adds the node to cluster.conf on every node and prints its join command.",
+        discussion: """
+          The new cluster.conf goes to the other nodes through their swpcs-admin service. swcorosync \
+          reads cluster.conf at start: restart it on the existing nodes one at a time \
+          (swpcs cluster stop NODE; swpcs cluster start NODE) so that they accept the new node.
+          """
       )
       @Argument var words: [String]
       func run() throws {
@@ -315,24 +323,28 @@ extension Swpcs.Cluster {
             "the cluster has \(configuration.linkCount) link(s): give \(configuration.linkCount) addr= values"
           )
         }
+        let existing = configuration.nodes
         configuration.nodes += added
         if configuration.nodes.count == 3 { configuration.quorum.twoNode = false }
         configuration = validated(configuration)
-        guard let key = FileManager.default.contents(atPath: ClusterFiles.key) else {
-          fail("cannot read \(ClusterFiles.key)")
-        }
         ClusterFiles.write(conf: configuration, key: nil)
-        let token = try JoinToken.make(
-          conf: configuration.rendered(), authkey: [UInt8](key), node: added[0].name, now: Date())
         print("Added \(added[0].name) (id \(added[0].id.rawValue)) to \(ClusterFiles.conf)")
-        print("On \(added[0].name) run: swpcs cluster join \(token) --start")
-        print("Copy \(ClusterFiles.conf) to the other nodes and restart swcorosync there.")
+        let local = localNode(of: configuration)
+        let ok = NodeTargets(
+          names: existing.map(\.name).filter { $0 != local?.name }, configuration: configuration
+        )
+        .distribute(configuration)
+        let token = JoinTokenV2.fresh(port: adminPort, addresses: (local ?? existing[0]).addresses)
+        AdminStateFile.issue(token, nodes: [added[0].name])
+        print("On \(added[0].name) run (valid one hour, once): swpcs cluster join \(token.encoded) --start")
+        print("Then restart swcorosync on the other nodes one at a time so that they accept it.")
+        if !ok { throw ExitCode(ExitStatus.error) }
       }
     }
 
     struct Remove: ParsableCommand {
       static let configuration = CommandConfiguration(
-        abstract: "NODE: removes it from this node's cluster.conf.")
+        abstract: "NODE: removes it from cluster.conf on every remaining node.")
       @Argument var node: String
       @Flag(help: "Remove it even while it is a member.") var force = false
       func run() throws {
@@ -343,36 +355,138 @@ extension Swpcs.Cluster {
           )
         }
         if !force, let coro = corosyncStatusIfRunning(), coro.members.contains(where: { $0.name == node }) {
-          fail("node '\(node)' is running; stop it first (swpcs cluster stop on it) or use --force")
+          fail("node '\(node)' is running; stop it first (swpcs cluster stop \(node)) or use --force")
         }
+        let local = localNode(of: configuration)
         configuration.nodes.removeAll { $0.name == node }
         guard !configuration.nodes.isEmpty else {
           fail("cannot remove the last node; use: swpcs cluster destroy")
         }
         if configuration.nodes.count == 2 { configuration.quorum.twoNode = true }
-        ClusterFiles.write(conf: validated(configuration), key: nil)
-        print(
-          "Removed \(node) from \(ClusterFiles.conf); copy it to the other nodes and restart swcorosync there."
-        )
+        configuration = validated(configuration)
+        ClusterFiles.write(conf: configuration, key: nil)
+        print("Removed \(node) from \(ClusterFiles.conf)")
+        let ok = NodeTargets(
+          names: configuration.nodes.map(\.name).filter { $0 != local?.name }, configuration: configuration
+        ).distribute(configuration)
+        if !ok { throw ExitCode(ExitStatus.error) }
       }
     }
   }
 }
 
-/// Only this node can be started or stopped from here; names the local node when it was given.
-@discardableResult
-func checkLocalOnly(nodes: [String], all: Bool, verb: String) -> String? {
-  let local = corosyncStatusIfRunning()?.nodeName
-  if all { return local }
-  for node in nodes where node != local {
-    if let conf = localClusterConfiguration(), conf.node(named: node) == nil {
-      fail(
-        "node '\(node)' is not in the cluster; known nodes: \(conf.nodes.map(\.name).joined(separator: ", "))"
-      )
-    }
-    fail("cluster \(verb) acts on this node only: run 'swpcs cluster \(verb)' on \(node)")
+/// This machine's node in `configuration` (`SWPCS_NODE_NAME` names it in tests), or nil.
+func localNode(of configuration: ClusterConfiguration) -> NodeEntry? {
+  let requested = ProcessInfo.processInfo.environment["SWPCS_NODE_NAME"]
+  if requested == nil, let name = corosyncStatusIfRunning()?.nodeName,
+    let node = configuration.node(named: name)
+  {
+    return node
   }
-  return local
+  return try? LocalNode.identify(configuration, requested: requested)
+}
+
+/// `swpcs-admin.socket` on this node: answers joins and remote start/stop.
+enum AdminService {
+  static func activate() {
+    let result = ServiceControl.run(["enable", "--now", "swpcs-admin.socket"])
+    if result.status != 0 {
+      FileHandle.standardError.write(
+        Data(
+          "Warning: \(result.output); other nodes cannot join or start this one remotely until swpcs-admin.socket runs\n"
+            .utf8))
+    }
+  }
+}
+
+/// The nodes a start/stop/enable/disable acts on: this one through systemctl, the others through their
+/// swpcs-admin service. Prints one pcs-style line per node.
+struct NodeTargets {
+  var names: [String]
+  var configuration: ClusterConfiguration
+  var local: String?
+
+  init(nodes: [String], all: Bool) {
+    configuration = ClusterFiles.load()
+    local = localNode(of: configuration)?.name
+    if all {
+      names = configuration.nodes.map(\.name)
+    } else if nodes.isEmpty {
+      guard let local else {
+        fail(
+          "cannot tell which node this is (name it, or set SWPCS_NODE_NAME); known nodes: "
+            + configuration.nodes.map(\.name).joined(separator: ", "))
+      }
+      names = [local]
+    } else {
+      for node in nodes where configuration.node(named: node) == nil {
+        fail(
+          "node '\(node)' is not in the cluster; known nodes: \(configuration.nodes.map(\.name).joined(separator: ", "))"
+        )
+      }
+      names = nodes
+    }
+  }
+
+  init(names: [String], configuration: ClusterConfiguration) {
+    self.names = names
+    self.configuration = configuration
+    self.local = localNode(of: configuration)?.name
+  }
+
+  /// Asks node `name` to carry out `request`; the failure line on error.
+  func ask(_ name: String, _ request: AdminRequest, timeout: Double) -> String? {
+    guard let node = configuration.node(named: name) else { return "not in the cluster" }
+    guard let key = FileManager.default.contents(atPath: ClusterFiles.key) else {
+      return "cannot read \(ClusterFiles.key)"
+    }
+    switch AdminClient.send(
+      request, kind: .admin, key: SymmetricKeyBox(key: AdminWire.adminKey(authkey: [UInt8](key))),
+      addresses: node.addresses, port: adminPort, timeout: timeout)
+    {
+    case .failure(let failure): return failure.message
+    case .success(let reply): return reply.ok ? nil : reply.message
+    }
+  }
+
+  func run(_ op: String, units: [String], progress: String, timeout: Double) -> Bool {
+    var ok = true
+    for name in names {
+      print("\(name): \(progress)")
+      let problem: String?
+      if name == local {
+        let result = ServiceControl.run([op] + units)
+        problem = result.status == 0 ? nil : result.output
+      } else {
+        problem = ask(
+          name, AdminRequest(time: Int64(Date().timeIntervalSince1970), op: op, node: name, units: units),
+          timeout: timeout)
+      }
+      if let problem {
+        FileHandle.standardError.write(Data("Error: \(name): \(problem)\n".utf8))
+        ok = false
+      }
+    }
+    return ok
+  }
+
+  /// Sends `configuration` to every target node.
+  func distribute(_ configuration: ClusterConfiguration) -> Bool {
+    var ok = true
+    for name in names {
+      let request = AdminRequest(
+        time: Int64(Date().timeIntervalSince1970), op: "conf", node: name, conf: configuration.rendered())
+      if let problem = ask(name, request, timeout: 15) {
+        FileHandle.standardError.write(
+          Data(
+            "Error: \(name): cluster.conf not updated: \(problem) (copy \(ClusterFiles.conf) there)\n".utf8))
+        ok = false
+      } else {
+        print("\(name): cluster.conf updated")
+      }
+    }
+    return ok
+  }
 }
 
 /// Whether stopping some members would leave the others without quorum (`cluster stop` refuses).

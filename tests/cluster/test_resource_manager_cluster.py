@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from swpcs_harness import Cluster, InstallSpec
+from swpcs_harness import Cluster, InstallSpec, wait_until
 
 PREFIX = "swr"
 VIP = "192.0.2.100"
@@ -31,17 +31,7 @@ def conf(nodes):
 
 
 def wait(predicate, timeout=15.0, what="condition", interval=0.05):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        try:
-            last = predicate()
-            if last:
-                return last
-        except (AssertionError, ValueError, KeyError, json.JSONDecodeError):
-            pass
-        time.sleep(interval)
-    raise AssertionError(f"timed out waiting for {what}; last={last!r}")
+    return wait_until(predicate, timeout, what, interval)
 
 
 def swpcs(node, *args, check=True):

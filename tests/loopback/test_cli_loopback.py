@@ -5,6 +5,7 @@ import os
 import re
 import stat
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -255,32 +256,81 @@ def fake_systemctl(tmp_path):
     return script, log
 
 
+def admin_server(m, env, listen, *extra):
+    """swpcs cluster admin-serve on ADDR:PORT (what swpcs-admin.socket starts in a real node)."""
+    p = subprocess.Popen([str(BIN / "swpcs"), "cluster", "admin-serve", "--listen", listen, "--idle-exit", "0",
+                          *extra],
+                         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    return p
+
+
 def test_cluster_setup_join_node_add_remove(cl, tmp_path):
+    """Setup on a1, join a2 through a1's admin service (one-time token), node add/remove distribute
+    cluster.conf, remote start/stop through a2's admin service. a1/a2 are 127.0.0.21/22."""
     n1 = cl.managers["n1"]
+    port = "15403"
     script, log = fake_systemctl(tmp_path)
     first, second = tmp_path / "first", tmp_path / "second"
-    env1 = n1.env(SWPCS_CONFIG_DIR=str(first), SWPCS_SYSTEMCTL=str(script))
-    out = ok(n1, "cluster", "setup", "web", "a1", "addr=10.0.0.1", "a2", "addr=10.0.0.2", "--enable", "--start",
-             env=env1)
+    common = dict(SWPCS_SYSTEMCTL=str(script), SWPCS_ADMIN_PORT=port, SWPCS_COROSYNC_SOCKET=str(tmp_path / "none"))
+    env1 = n1.env(SWPCS_CONFIG_DIR=str(first), SWPCS_STATE_DIR=str(first / "state"), SWPCS_NODE_NAME="a1", **common)
+    env2 = n1.env(SWPCS_CONFIG_DIR=str(second), SWPCS_STATE_DIR=str(second / "state"), **common)
+    out = ok(n1, "cluster", "setup", "web", "a1", "addr=127.0.0.21", "a2", "addr=127.0.0.22", "--enable",
+             "--start", env=env1)
     conf = (first / "cluster.conf").read_text()
-    assert "name = web" in conf and "addr = 10.0.0.2" in conf and "two_node = true" in conf
+    assert "name = web" in conf and "addr = 127.0.0.22" in conf and "two_node = true" in conf
     assert stat.S_IMODE(os.stat(first / "authkey").st_mode) == 0o400
+    assert stat.S_IMODE(os.stat(first / "state" / "admin.state").st_mode) == 0o600
     token = re.search(r"swpcs cluster join (\S+)", out).group(1)
-    assert log.read_text().splitlines() == ["enable swcorosync swpacemaker", "start swcorosync swpacemaker"]
-    r = n1.swpcs("cluster", "setup", "web", "a1", "addr=10.0.0.1", env=env1)
+    assert "once per node" in out and "(a2)" in out
+    assert log.read_text().splitlines() == [
+        "enable --now swpcs-admin.socket", "enable swcorosync swpacemaker", "start swcorosync swpacemaker"]
+    # The token does not carry the key.
+    assert (first / "authkey").read_bytes().hex()[:16] not in token
+    r = n1.swpcs("cluster", "setup", "web", "a1", "addr=127.0.0.21", env=env1)
     assert r.returncode == 1 and "already in a cluster" in r.stderr
-    env2 = n1.env(SWPCS_CONFIG_DIR=str(second), SWPCS_SYSTEMCTL=str(script))
-    ok(n1, "cluster", "join", token, env=env2)
-    assert (second / "cluster.conf").read_text() == conf
-    assert (second / "authkey").read_bytes() == (first / "authkey").read_bytes()
-    tampered = token[:-6] + ("A" if token[-6] != "A" else "B") + token[-5:]
-    r = n1.swpcs("cluster", "join", tampered, "--force", env=env2)
-    assert r.returncode == 1 and "damaged or was altered" in r.stderr
-    out = ok(n1, "cluster", "node", "add", "a3", "addr=10.0.0.3", env=env1)
-    assert "swpcs cluster join" in out and "[node a3]" in (first / "cluster.conf").read_text()
-    assert "two_node = true" not in (first / "cluster.conf").read_text()
-    ok(n1, "cluster", "node", "remove", "a3", env=env1)
-    assert "a3" not in (first / "cluster.conf").read_text()
+    servers = [admin_server(n1, env1, f"127.0.0.21:{port}")]
+    try:
+        time.sleep(0.5)
+        # From 127.0.0.1, a1 cannot tell which node joins: it says so.
+        r = n1.swpcs("cluster", "join", token, env=env2)
+        assert r.returncode == 1 and "--node NAME" in r.stderr, r.stderr
+        ok(n1, "cluster", "join", token, "--node", "a2", env=env2)
+        assert (second / "cluster.conf").read_text() == conf
+        assert (second / "authkey").read_bytes() == (first / "authkey").read_bytes()
+        r = n1.swpcs("cluster", "join", token, "--node", "a2", "--force", env=env2)
+        assert r.returncode == 1 and "already used for a2" in r.stderr, r.stderr
+        tampered = token[:-6] + ("A" if token[-6] != "A" else "B") + token[-5:]
+        r = n1.swpcs("cluster", "join", tampered, "--force", env=env2)
+        assert r.returncode == 1 and "damaged" in r.stderr
+        r = n1.swpcs("cluster", "join", "swpcs-join1.xyz", "--force", env=env2)
+        assert r.returncode == 1 and "not a swpcs join token" in r.stderr
+        servers.append(admin_server(n1, env2, f"127.0.0.22:{port}", "--node", "a2"))
+        time.sleep(0.5)
+        # Remote start/stop/enable through a2's admin service (its systemctl is the fake one).
+        log.write_text("")
+        out = ok(n1, "cluster", "start", "--all", env=env1)
+        assert "a1: Starting Cluster..." in out and "a2: Starting Cluster..." in out
+        assert log.read_text().splitlines() == ["start swcorosync swpacemaker"] * 2
+        log.write_text("")
+        out = ok(n1, "cluster", "stop", "a2", env=env1)
+        assert "a2: Stopping Cluster (swpacemakerd)..." in out
+        assert log.read_text().splitlines() == ["stop swpacemaker", "stop swcorosync"]
+        ok(n1, "cluster", "enable", "a2", env=env1)
+        r = n1.swpcs("cluster", "start", "a9", env=env1)
+        assert r.returncode == 1 and "node 'a9' is not in the cluster" in r.stderr
+        # node add: the new cluster.conf reaches a2; a3's one-time join command is printed.
+        out = ok(n1, "cluster", "node", "add", "a3", "addr=127.0.0.23", env=env1)
+        assert "a2: cluster.conf updated" in out and "swpcs cluster join swpcs-join2." in out
+        assert "[node a3]" in (first / "cluster.conf").read_text()
+        assert (second / "cluster.conf").read_text() == (first / "cluster.conf").read_text()
+        assert "two_node = true" not in (first / "cluster.conf").read_text()
+        out = ok(n1, "cluster", "node", "remove", "a3", env=env1)
+        assert "a2: cluster.conf updated" in out
+        assert "a3" not in (second / "cluster.conf").read_text()
+    finally:
+        for p in servers:
+            p.terminate()
+            p.wait(timeout=10)
 
 
 def test_cluster_start_stop_enable_disable_destroy(cl, tmp_path):

@@ -14,6 +14,7 @@ from ._sys import HarnessError
 from .cluster import (HOOK_IN_NODE, STAGE_IN_NODE, Cluster, InstallSpec, Node, NodeCommandError,
                       cleanup_prefix, leftovers)
 from .network import addr
+from .waiting import wait_until
 
 __all__ = ["Cluster", "InstallSpec", "Node", "NodeCommandError", "HarnessError", "cleanup_prefix",
-           "leftovers", "addr", "HOOK_IN_NODE", "STAGE_IN_NODE"]
+           "leftovers", "addr", "wait_until", "HOOK_IN_NODE", "STAGE_IN_NODE"]

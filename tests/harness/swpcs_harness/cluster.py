@@ -639,11 +639,15 @@ class Cluster:
         for f in self._binaries():
             if "." in f.name:      # shared libraries stay next to the executables
                 continue
-            link = Path(str(n.upper) + os.path.realpath(spec.sbin_dir)) / f.name
-            link.parent.mkdir(parents=True, exist_ok=True)
-            if os.path.lexists(link):
-                link.unlink()
-            link.symlink_to(f"{STAGE_IN_NODE}/bin/{f.name}")
+            # Like the package: daemons in sbin_dir, the CLI also in /usr/bin (swpcs-admin.service
+            # runs /usr/bin/swpcs).
+            dirs = [spec.sbin_dir] + (["/usr/bin"] if f.name == "swpcs" else [])
+            for d in dirs:
+                link = Path(str(n.upper) + os.path.realpath(d)) / f.name
+                link.parent.mkdir(parents=True, exist_ok=True)
+                if os.path.lexists(link):
+                    link.unlink()
+                link.symlink_to(f"{STAGE_IN_NODE}/bin/{f.name}")
         if spec.units_dir:
             src = Path(spec.units_dir)
             dst = Path(str(n.upper) + os.path.realpath(spec.unit_dir))
