@@ -1,7 +1,7 @@
 """Install tier: the .deb built by scripts/build-deb installs into a clean container node, the
 binaries run without the Swift toolchain's runtime path, the units start with systemctl, and
-removing the package leaves nothing behind. Opt-in (SWPCS_INSTALL_TEST=1): it needs a static release
-build, which scripts/build-deb makes; SWPCS_DEB points at a prebuilt package instead."""
+removing the package leaves nothing behind. scripts/test runs it (SWPCS_INSTALL_TEST=1): it needs a
+static release build, which scripts/build-deb makes; SWPCS_DEB points at a prebuilt package instead."""
 
 import os
 import subprocess
@@ -43,6 +43,9 @@ def test_deb_installs_runs_and_uninstalls_cleanly(deb, tmp_path):
         ldd = n.run(["ldd", "/usr/sbin/swcorosync"]).stdout
         assert "libswiftCore" not in ldd and "/opt/swift" not in ldd, ldd
         assert n.run(["getent", "group", "haclient"]).returncode == 0
+        # The admin socket (joins, remote start/stop) is enabled and listening, as pcsd would be.
+        assert n.run(["systemctl", "is-enabled", "swpcs-admin.socket"]).stdout.strip() == "enabled"
+        assert n.run(["systemctl", "is-active", "swpcs-admin.socket"]).stdout.strip() == "active"
         n.write_file("/etc/swpcs/cluster.conf", conf)
         assert n.run(["swcorosync", "keygen"]).returncode == 0
         r = n.run(["systemctl", "start", "swcorosync", "swpacemaker"])
@@ -50,7 +53,14 @@ def test_deb_installs_runs_and_uninstalls_cleanly(deb, tmp_path):
         assert n.wait_for(["swpcs", "status"], timeout=20).returncode == 0
         assert n.run(["man", "-w", "swpcs-cluster.conf"]).returncode == 0
         assert n.run(["systemd-analyze", "verify", "/lib/systemd/system/swcorosync.service",
-                      "/lib/systemd/system/swpacemaker.service"]).stderr.strip() == ""
+                      "/lib/systemd/system/swpacemaker.service", "/lib/systemd/system/swpcs-admin.socket",
+                      "/lib/systemd/system/swpcs-admin.service"]).stderr.strip() == ""
+        # The admin service answers a sealed request: as seen from "another node" (SWPCS_NODE_NAME names
+        # one that is not n1), swpcs cluster enable n1 goes through swpcs-admin.socket.
+        r = n.run(["env", "SWPCS_NODE_NAME=elsewhere", "swpcs", "cluster", "enable", "n1"])
+        assert r.returncode == 0, r.stderr
+        assert n.run(["systemctl", "is-enabled", "swcorosync"]).stdout.strip() == "enabled"
+        assert "enable from" in n.run(["journalctl", "-u", "swpcs-admin", "--no-pager", "-o", "cat"]).stdout
         r = n.run(["dpkg", "--purge", "swpcs"], timeout=120)
         assert r.returncode == 0, r.stdout + r.stderr
         assert n.run(["systemctl", "is-active", "swcorosync"]).stdout.strip() != "active"
