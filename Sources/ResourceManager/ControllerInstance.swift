@@ -470,7 +470,9 @@ public struct ControllerInstance: Sendable {
     case ("monitor", 0):
       switch result.rc {
       case 0 where ok: s.role = .started
-      case 7 where ok: s.role = .stopped
+      case 7 where ok:
+        s.role = .stopped
+        s.definition = nil
       case 8 where ok: s.role = .promoted
       default:
         s.role = .started
@@ -481,6 +483,7 @@ public struct ControllerInstance: Sendable {
         s.role = .started
         s.failed = false
         s.failedOperation = nil
+        s.definition = ResourceDefinition.digest(agent: spec.agent, attributes: spec.attributes)
       } else {
         s.role = .started
         failure = true
@@ -491,6 +494,7 @@ public struct ControllerInstance: Sendable {
         s.failed = false
         s.stopFailed = false
         s.activeMonitors = []
+        s.definition = nil
       } else {
         s.stopFailed = true
         failure = true

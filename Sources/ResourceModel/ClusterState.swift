@@ -105,11 +105,15 @@ public struct ResourceNodeState: Codable, Sendable, Equatable {
   /// No action may be taken for the resource until cleanup: a failure with `on-fail=block`, or a
   /// failed stop that fencing cannot recover.
   public var blocked: Bool
+  /// `ResourceDefinition.digest` of the agent and parameters the running instance was started with
+  /// (nil: not known, e.g. found running by a probe or imported from a CIB). When it differs from the
+  /// configuration's, the scheduler restarts the resource ("due to resource definition change").
+  public var definition: String?
   public init(
     role: Role, failed: Bool = false, stopFailed: Bool = false, failCounts: [String: Int] = [:],
     lastFailure: Int64? = nil, activeMonitors: [String] = [], pending: String? = nil,
     failedOperation: String? = nil, onFail: String? = nil, hardError: Bool = false, fatalError: Bool = false,
-    blocked: Bool = false
+    blocked: Bool = false, definition: String? = nil
   ) {
     self.role = role
     self.failed = failed
@@ -123,6 +127,27 @@ public struct ResourceNodeState: Codable, Sendable, Equatable {
     self.hardError = hardError
     self.fatalError = fatalError
     self.blocked = blocked
+    self.definition = definition
   }
   public var totalFailCount: Int { failCounts.values.reduce(0, +) }
+}
+
+/// What identifies the definition a primitive instance runs with: its agent and its instance
+/// attributes (not meta attributes or operations, as Pacemaker's op-digest). A 64-bit FNV-1a over a
+/// canonical text, attributes sorted by name; stable across processes and versions.
+public enum ResourceDefinition {
+  public static func digest(agent: AgentSpec, attributes: [Attribute]) -> String {
+    var text = "\(agent)"
+    for a in attributes.enumerated().sorted(by: {
+      ($0.element.name, $0.offset) < ($1.element.name, $1.offset)
+    }) {
+      text += "\u{0}\(a.element.name)=\(a.element.value)"
+    }
+    var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+    for byte in text.utf8 {
+      hash ^= UInt64(byte)
+      hash = hash &* 0x0000_0100_0000_01b3
+    }
+    return String(hash, radix: 16)
+  }
 }

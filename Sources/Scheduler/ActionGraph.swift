@@ -414,6 +414,8 @@ extension Cluster {
         if rsc.stopIfFailed { needStop = true } else if rsc.nextRole == .promoted { needPromote = true }
       } else if rsc.blocked {
         needStop = true
+      } else if rsc.definitionChanged && rsc.managed {
+        needStop = true
       } else if rsc.origRole > .started, current != nil, let a = rsc.assigned {
         if !actions[action(r, .start, a, optional: true)].optional { needStop = true }
       }
@@ -436,6 +438,11 @@ extension Cluster {
       let required = needStop || (next == .promoted && needPromote)
       roleStep(r, task, rscs[r].assigned, optional: !required, keep: keep)
       role = next
+    }
+    if rsc.definitionChanged, !moving, needStop, let a = rscs[r].assigned,
+      let start = findAction(r, .start, on: a), actions[start].reason == nil
+    {
+      actions[start].reason = "resource definition change"
     }
     // From the current role to the next one.
     role = rsc.origRole

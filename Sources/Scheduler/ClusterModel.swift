@@ -170,6 +170,10 @@ struct Rsc {
   var startPending = false
   /// Active on several nodes with `multiple-active=stop_unexpected`: only the extra copies stop.
   var stopUnexpected = false
+  /// Primitives: `ResourceDefinition.digest` of the configured agent and parameters.
+  var definition: String?
+  /// Runs with an older definition than the configured one: restart it where it runs.
+  var definitionChanged = false
 
   var activeNodes: [Int] = []
   var origRole = Role.stopped
@@ -319,6 +323,7 @@ struct Cluster {
       let r = newRsc(p.id + suffix, .primitive, parent, p.meta, inherited)
       rscs[r].operations = p.operations
       rscs[r].isFenceDevice = p.agent.standard == .stonith
+      rscs[r].definition = ResourceDefinition.digest(agent: p.agent, attributes: p.attributes)
       deriveMeta(r)
       return r
     case .group(let g):

@@ -161,6 +161,10 @@ extension Cluster {
     }
     rscs[r].activeMonitors[n] = Set(s.activeMonitors)
     guard knownActive else { return }
+    if let running = s.definition, let configured = rscs[r].definition, running != configured, !failed {
+      rscs[r].definitionChanged = true
+      notes.append("\(rscs[r].id) on \(nodes[n].name): restart due to resource definition change")
+    }
     if !rscs[r].activeNodes.contains(n) { rscs[r].activeNodes.append(n) }
     rscs[r].origRole = max(rscs[r].origRole, role)
     if nodes[n].maintenance {

@@ -141,6 +141,41 @@ import Testing
       summary: ["Start web ( n1 )", "Stop old ( n2 ) due to node availability"]),
   ]
 
+  /// `swpcs resource update` of a running resource's parameters: it restarts where it runs (and what
+  /// is ordered after it), as Pacemaker does when the operation digest changes.
+  static func runningWith(_ c: TestCluster, _ id: String, on node: String, definition: String?) -> TestCluster
+  {
+    c.state(
+      id, on: node,
+      ResourceNodeState(role: .started, activeMonitors: ["monitor_10000"], definition: definition))
+  }
+  static let current = ResourceDefinition.digest(
+    agent: AgentSpec(standard: .ocf, provider: "pacemaker", type: "Dummy"), attributes: [])
+  static let definitions: [Scenario] = [
+    Scenario(
+      "a running resource whose parameters changed restarts in place, and the members after it",
+      runningWith(running(g3, on: "n1"), "m2", on: "n1", definition: "0123abcd"),
+      actions: [
+        "stop m2 n1", "stop m3 n1", "start m2 n1", "start m3 n1", "monitor m2 n1 10000",
+        "monitor m3 n1 10000",
+      ],
+      orderings: [
+        ("stop m3 n1", "stop m2 n1"), ("stop m2 n1", "start m2 n1"), ("start m2 n1", "start m3 n1"),
+      ],
+      summary: [
+        "Restart m2 ( n1 ) due to resource definition change", "Restart m3 ( n1 ) due to required m2 start",
+      ]),
+    Scenario(
+      "a running resource started with the configured parameters is left alone",
+      runningWith(running(g3, on: "n1"), "m2", on: "n1", definition: current),
+      actions: [], summary: []),
+    Scenario(
+      "an unknown definition (found running by a probe) is left alone",
+      runningWith(running(g3, on: "n1"), "m2", on: "n1", definition: nil),
+      actions: [], summary: []),
+  ]
+
+  @Test(arguments: definitions) func definitionScenario(_ s: Scenario) { check(s) }
   @Test(arguments: groups) func groupScenario(_ s: Scenario) { check(s) }
   @Test(arguments: lifecycle) func lifecycleScenario(_ s: Scenario) { check(s) }
 }

@@ -92,7 +92,19 @@ def test_status_layouts(cl):
 
 def test_resource_update_meta_ops(cl):
     n1 = cl.managers["n1"]
+    settle(cl)
+    [node] = where(n1, "d1")
+    log = cl.managers[node].log
+
+    def starts():
+        return log.read_text(errors="replace").count("start d1: rc=0")
+
+    before = starts()
     ok(n1, "resource", "update", "d1", "fake=2", "op", "monitor", "interval=20s")
+    # New parameters: d1 restarts where it runs ("due to resource definition change"), once.
+    cl.wait_for(lambda: starts() == before + 1, timeout=30, what="d1 restarted with its new parameters")
+    settle(cl)
+    assert where(n1, "d1") == [node] and starts() == before + 1
     ok(n1, "resource", "meta", "d1", "priority=5")
     ok(n1, "resource", "op", "add", "d1", "monitor", "interval=30s", "timeout=10s")
     text = ok(n1, "resource", "config")
