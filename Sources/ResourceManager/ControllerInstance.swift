@@ -284,7 +284,7 @@ public struct ControllerInstance: Sendable {
           nodeState.fatalError = false
           nodeState.blocked = false
           // Re-discover the real state (Pacemaker's cleanup also re-probes).
-          if nodeState.role == .started && !nodeState.activeMonitors.isEmpty {
+          if nodeState.role == .started && !nodeState.activeMonitors.isEmpty && cleanup.refresh != true {
             state.resources[resource]?[node] = nodeState
           } else {
             nodeState.role = .unknown
@@ -369,7 +369,11 @@ public struct ControllerInstance: Sendable {
         return [.reply(token: token, ManagerResponse(ok: false, error: "not connected to swcorosync"))]
       }
       return [
-        .broadcast(.cleanup(Cleanup(resource: request.resource, node: request.node))),
+        .broadcast(
+          .cleanup(
+            Cleanup(
+              resource: request.resource, node: request.node,
+              refresh: request.action == "refresh" ? true : nil))),
         .reply(token: token, ManagerResponse(ok: true)),
       ]
     case .fence, .fenceConfirm:

@@ -160,8 +160,12 @@ public struct ActionResult: Codable, Sendable, Equatable {
 public struct Cleanup: Codable, Sendable, Equatable {
   public var resource: String?
   public var node: String?
-  public init(resource: String?, node: String?) {
+  /// `resource refresh`: forget the recorded state of every matching instance, running ones too, so
+  /// that all are probed again (cleanup re-probes only what is not known to run and be monitored).
+  public var refresh: Bool?
+  public init(resource: String?, node: String?, refresh: Bool? = nil) {
     self.resource = resource
     self.node = node
+    self.refresh = refresh
   }
 }

@@ -20,7 +20,7 @@ public struct ManagerRequest: Codable, Sendable, Equatable {
   public var baseVersion: ConfigVersion?
   public var resource: String?
   public var node: String?
-  /// For `fence`: reboot | off | on.
+  /// For `fence`: reboot | off | on. For `cleanup`: `refresh` re-probes running instances too.
   public var action: String?
   public init(
     op: Operation, config: ResourceConfiguration? = nil, baseVersion: ConfigVersion? = nil,

@@ -221,9 +221,11 @@ extension Swpcs.Resource {
 
   struct Refresh: ParsableCommand {
     static let configuration = CommandConfiguration(
-      abstract: "Forget the recorded state and failures so it is probed again: [ID] [node=NODE].")
+      abstract:
+        "Forget the recorded state and failures of running instances too, so all are probed again: [ID] [node=NODE]."
+    )
     @Argument var args: [String] = []
-    func run() throws { runCleanup(args, what: "resource refresh") }
+    func run() throws { runCleanup(args, what: "resource refresh", refresh: true) }
   }
 
   struct Manage: ParsableCommand {
@@ -390,7 +392,7 @@ func waitFor(seconds: Int, _ done: (ManagerStatus) -> Bool) -> ManagerStatus? {
 }
 
 /// `resource cleanup|refresh [ID] [node=NODE]`
-func runCleanup(_ args: [String], what: String) {
+func runCleanup(_ args: [String], what: String, refresh: Bool = false) {
   requireLiveCluster(what)
   var resource: String?
   var node: String?
@@ -412,9 +414,12 @@ func runCleanup(_ args: [String], what: String) {
   if let node, !knownNodes(status).contains(node) {
     fail("node '\(node)' is not in the cluster; known nodes: \(knownNodes(status).joined(separator: ", "))")
   }
-  let response = managerRequest(ManagerRequest(op: .cleanup, resource: resource, node: node))
+  let response = managerRequest(
+    ManagerRequest(op: .cleanup, resource: resource, node: node, action: refresh ? "refresh" : nil))
   guard response.ok else { fail(response.error ?? "\(what) refused") }
-  print("Cleaned up \(resource ?? "all resources")\(node.map { " on \($0)" } ?? "")")
+  print(
+    "\(refresh ? "Refreshed (probing again)" : "Cleaned up") \(resource ?? "all resources")\(node.map { " on \($0)" } ?? "")"
+  )
 }
 
 /// What agents exist on this node: OCF agents under $OCF_ROOT/resource.d, systemd units.

@@ -155,7 +155,19 @@ def test_restart_cleanup_refresh_failcount(cl):
     assert where(n1, "d2")
     assert "Cleaned up d2" in ok(n1, "resource", "cleanup", "d2")
     assert "Cleaned up d2 on n1" in ok(n1, "resource", "cleanup", "d2", "node=n1")
-    assert "Cleaned up all resources" in ok(n1, "resource", "refresh")
+    settle(cl)
+    before = where(n1, "d2")
+
+    def count(text):
+        return sum(m.log.read_text(errors="replace").count(text) for m in cl.managers.values())
+
+    probes, starts = count("monitor d2: rc="), count("start d2: rc=0")
+    assert "Refreshed (probing again) d2" in ok(n1, "resource", "refresh", "d2")
+    # Every node probes d2 again (where it runs too); it is found running and left there.
+    cl.wait_for(lambda: count("monitor d2: rc=") >= probes + len(cl.managers), timeout=30, what="d2 re-probed")
+    settle(cl)
+    assert where(n1, "d2") == before and count("start d2: rc=0") == starts
+    assert "Refreshed (probing again) all resources" in ok(n1, "resource", "refresh")
     assert "No failcounts" in ok(n1, "resource", "failcount", "show")
 
 
