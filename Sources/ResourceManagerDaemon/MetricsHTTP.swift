@@ -1,0 +1,133 @@
+import ClusterConfig
+import ControlProtocol
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+
+/// The optional HTTP listener (`[metrics] listen` in cluster.conf): `GET /metrics` answers both
+/// daemons' metrics in the Prometheus text format, merged as `swpcs metrics` merges them.
+///
+/// Served by swpacemakerd, not swcorosync: swcorosync runs with real-time priority and locked memory
+/// and its event loop carries the heartbeats, so a slow or hostile scraper must never share it.
+/// swpacemakerd asks swcorosync for its families over the connection it already holds.
+extension ResourceManagerDaemon {
+  /// How long a scrape waits for swcorosync's answer before reporting it down.
+  static let corosyncMetricsTimeout = TimeAmount.seconds(2)
+
+  func startMetricsListener(_ listen: MetricsListen) throws(ManagerStartupError) {
+    let bootstrap = ServerBootstrap(group: group)
+      .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+      .serverChannelOption(.backlog, value: 16)
+      .childChannelInitializer { channel in
+        channel.eventLoop.makeCompletedFuture {
+          try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: .seconds(10)))
+          try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
+          try channel.pipeline.syncOperations.addHandler(MetricsHTTPHandler(daemon: self))
+        }
+      }
+    do {
+      metricsChannel = try bootstrap.bind(host: listen.host, port: Int(listen.port)).wait()
+      logger.notice("serving metrics on http://\(listen)/metrics")
+    } catch {
+      throw ManagerStartupError("[metrics] listen = \(listen): cannot listen (\(error))")
+    }
+  }
+
+  /// Both daemons' families, merged; swcorosync's are absent (and it is reported down) when it does
+  /// not answer in time. On `loop`.
+  func mergedMetrics() -> EventLoopFuture<[MetricFamily]> {
+    let own = metrics()
+    let promise = loop.makePromise(of: [MetricFamily]?.self)
+    if let channel = corosync {
+      corosyncMetricsWaiting.append(promise)
+      send(CorosyncRequest(op: .metrics), on: channel)
+      loop.scheduleTask(in: Self.corosyncMetricsTimeout) {
+        if let i = self.corosyncMetricsWaiting.firstIndex(where: { $0.futureResult === promise.futureResult })
+        {
+          self.corosyncMetricsWaiting.remove(at: i)
+          promise.succeed(nil)
+        }
+      }
+    } else {
+      promise.succeed(nil)
+    }
+    return promise.futureResult.map { corosync in
+      MetricsExposition.merged([("swcorosync", corosync), ("swpacemakerd", own)])
+    }
+  }
+}
+
+/// One HTTP connection of the metrics listener: answers each request, then closes the connection.
+final class MetricsHTTPHandler: ChannelInboundHandler {
+  typealias InboundIn = HTTPServerRequestPart
+  typealias OutboundOut = HTTPServerResponsePart
+  let daemon: ResourceManagerDaemon
+  var head: HTTPRequestHead?
+  var answering = false
+
+  init(daemon: ResourceManagerDaemon) { self.daemon = daemon }
+
+  func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+    switch unwrapInboundIn(data) {
+    case .head(let head): self.head = head
+    case .body: break  // ignored (and not buffered)
+    case .end:
+      guard let head, !answering else { return }
+      answering = true
+      answer(head, context: context)
+    }
+  }
+
+  func answer(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
+    let path = head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
+    guard path == "/metrics" else {
+      respond(context, head, .notFound, "not found: the metrics are at /metrics\n")
+      return
+    }
+    guard head.method == .GET || head.method == .HEAD else {
+      respond(context, head, .methodNotAllowed, "only GET and HEAD\n", extra: [("Allow", "GET, HEAD")])
+      return
+    }
+    let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+    daemon.mergedMetrics().hop(to: context.eventLoop).whenComplete { result in
+      let (handler, context) = loopBound.value
+      switch result {
+      case .success(let families):
+        handler.respond(
+          context, head, .ok, PrometheusText.render(families), contentType: PrometheusText.contentType)
+      case .failure:
+        handler.respond(context, head, .internalServerError, "cannot collect the metrics\n")
+      }
+    }
+  }
+
+  func respond(
+    _ context: ChannelHandlerContext, _ request: HTTPRequestHead, _ status: HTTPResponseStatus,
+    _ text: String,
+    contentType: String = "text/plain; charset=utf-8", extra: [(String, String)] = []
+  ) {
+    guard context.channel.isActive else { return }
+    let body = context.channel.allocator.buffer(string: text)
+    var headers = HTTPHeaders([
+      ("Content-Type", contentType), ("Content-Length", String(body.readableBytes)), ("Connection", "close"),
+    ])
+    for (name, value) in extra { headers.add(name: name, value: value) }
+    let head = HTTPResponseHead(version: request.version, status: status, headers: headers)
+    context.write(wrapOutboundOut(.head(head)), promise: nil)
+    if request.method != .HEAD { context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil) }
+    let channel = context.channel
+    context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in channel.close(promise: nil) }
+  }
+
+  func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+    if event is IdleStateHandler.IdleStateEvent {
+      context.close(promise: nil)
+    } else {
+      context.fireUserInboundEventTriggered(event)
+    }
+  }
+
+  func errorCaught(context: ChannelHandlerContext, error: any Error) {
+    context.close(promise: nil)
+  }
+}
