@@ -79,15 +79,15 @@ extension ResourceManagerDaemon {
   }
 
   /// After every batch of directives: the DC change line, where each resource runs.
+  ///
+  /// Every view change clears the DC until the members' hellos arrive; that gap is not a change; a
+  /// change is a different node coordinating than the last one that did.
   func noteControllerChanges() {
-    let dc = controller.dc
-    if dc != counters.lastDC {
-      if dc != nil || counters.lastDC != nil {
-        counters.dcChanges += 1
-        logger.notice(
-          "DC is now \(dc ?? "none")\(counters.lastDC.map { " (was \($0))" } ?? "")\(dc == controller.me ? ": this node coordinates" : "")"
-        )
-      }
+    if let dc = controller.dc, dc != counters.lastDC {
+      counters.dcChanges += 1
+      logger.notice(
+        "DC is now \(dc)\(counters.lastDC.map { " (was \($0))" } ?? "")\(dc == controller.me ? ": this node coordinates" : "")"
+      )
       counters.lastDC = dc
     }
     for (resource, nodes) in controller.state.resources {

@@ -20,11 +20,13 @@ extension Swpcs {
     func run() throws {
       let corosync = daemonMetrics(path: global.corosyncSocket, daemon: "swcorosync") {
         client throws(UnixSocketClient.ClientError) in
-        try client.request(CorosyncRequest(op: .metrics), as: CorosyncResponse.self).metrics
+        let response = try client.request(CorosyncRequest(op: .metrics), as: CorosyncResponse.self)
+        return (response.metrics, response.error)
       }
       let manager = daemonMetrics(path: managerSocketPath, daemon: "swpacemakerd") {
         client throws(UnixSocketClient.ClientError) in
-        try client.request(ManagerRequest(op: .metrics), as: ManagerResponse.self).metrics
+        let response = try client.request(ManagerRequest(op: .metrics), as: ManagerResponse.self)
+        return (response.metrics, response.error)
       }
       let families = MetricsExposition.merged([("swcorosync", corosync), ("swpacemakerd", manager)])
       switch global.output {
@@ -36,11 +38,17 @@ extension Swpcs {
     /// One daemon's families; nil when it does not run or does not answer (permission denied fails).
     func daemonMetrics(
       path: String, daemon: String,
-      _ ask: (UnixSocketClient) throws(UnixSocketClient.ClientError) -> [MetricFamily]?
+      _ ask: (UnixSocketClient) throws(UnixSocketClient.ClientError) -> ([MetricFamily]?, String?)
     ) -> [MetricFamily]? {
       do {
         let client = try UnixSocketClient(path: path, timeout: .seconds(5))
-        return try ask(client)
+        let (families, error) = try ask(client)
+        if families == nil {
+          // An older daemon does not know the request: it is running, but has no metrics to give.
+          FileHandle.standardError.write(
+            Data("swpcs: \(daemon): \(error ?? "no metrics in the answer")\n".utf8))
+        }
+        return families
       } catch .permissionDenied {
         clientFailure(.permissionDenied(path: path), daemon: daemon, unit: daemon)
       } catch .notRunning {
