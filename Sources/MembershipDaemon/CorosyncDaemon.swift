@@ -332,7 +332,7 @@ public final class CorosyncDaemon: @unchecked Sendable {
 
   func installed(_ change: ViewChange, quorum state: QuorumState, wasQuorate before: Bool) {
     viewChanges += 1
-    for node in change.lost { peersLost[node, default: 0] += 1 }
+    for node in change.lost { countLost(node) }
     viewInstalledAt = Date().timeIntervalSince1970
     let names = change.view.memberIds.map { name(of: $0) }.joined(separator: " ")
     var detail: [String] = []

@@ -1,38 +1,50 @@
+import ClusterConfig
 import ClusterTypes
 import ControlProtocol
 
 /// Heartbeat loss per peer, counted at every tick.
 ///
 /// A peer sends a heartbeat every `heartbeat_interval`; silence longer than one interval plus one
-/// interval of slack counts one missed heartbeat per interval, until the membership protocol stops
-/// hearing the peer (`failure_timeout` on every link): one timeout, after which its silence is no
-/// longer counted as missed heartbeats. A clean leave is neither.
+/// interval of slack counts one missed heartbeat per interval, until the peer is declared dead: the
+/// membership protocol no longer hears it (`failure_timeout` on every link) or removed it from the
+/// view as lost, whichever comes first. That is one timeout; the peer is alive again only once
+/// something new arrives from it. A clean leave is neither.
 struct HeartbeatLoss {
   var missed: [NodeId: UInt64] = [:]
   var timeouts: [NodeId: UInt64] = [:]
   /// Missed heartbeats already counted in the current silence of each peer.
   var countedInSilence: [NodeId: UInt64] = [:]
-  var dead: Set<NodeId> = []
+  /// Dead peers, with the last time they were heard when declared dead.
+  var deadAfter: [NodeId: Instant] = [:]
+
+  /// Returns true when this declared the peer dead.
+  @discardableResult
+  mutating func declareDead(_ peer: NodeId, lastHeard: Instant, counted: Bool = true) -> Bool {
+    guard deadAfter[peer] == nil else { return false }
+    deadAfter[peer] = lastHeard
+    if counted { timeouts[peer, default: 0] += 1 }
+    return counted
+  }
 
   /// - Parameters:
-  ///   - silence: time since anything arrived from the peer; nil if it was never heard.
+  ///   - lastHeard: when anything last arrived from the peer; nil if it never did.
   ///   - heard: whether the membership protocol still hears the peer.
-  mutating func update(peer: NodeId, silence: Duration?, heard: Bool, leftCleanly: Bool, heartbeat: Duration)
-  {
-    guard let silence else { return }  // never heard: nothing was lost yet
-    if !heard {
-      if !dead.contains(peer) {
-        dead.insert(peer)
-        if !leftCleanly { timeouts[peer, default: 0] += 1 }
-      }
-      return
+  /// - Returns: true when this declared the peer dead.
+  mutating func update(
+    peer: NodeId, lastHeard: Instant?, now: Instant, heard: Bool, leftCleanly: Bool, heartbeat: Duration
+  ) -> Bool {
+    guard let lastHeard else { return false }  // never heard: nothing was lost yet
+    if let dead = deadAfter[peer] {
+      guard lastHeard > dead else { return false }
+      deadAfter[peer] = nil  // heard again
     }
-    dead.remove(peer)
-    let intervals = silence.nanosecondsClamped / max(heartbeat.nanosecondsClamped, 1)
+    if !heard { return declareDead(peer, lastHeard: lastHeard, counted: !leftCleanly) }
+    let intervals = (now - lastHeard).nanosecondsClamped / max(heartbeat.nanosecondsClamped, 1)
     let missedNow = UInt64(max(0, intervals - 1))
     let counted = countedInSilence[peer] ?? 0
     if missedNow > counted { missed[peer, default: 0] += missedNow - counted }
     countedInSilence[peer] = missedNow
+    return false
   }
 }
 
@@ -40,11 +52,27 @@ extension CorosyncDaemon {
   /// Counts heartbeat loss of every peer (called from `tick`).
   func countHeartbeatLoss(now: Instant) {
     for peer in instance.peerStatus(now: now) {
-      let latest = lastHeard[peer.node]?.compactMap { $0 }.max()
-      heartbeatLoss.update(
-        peer: peer.node, silence: latest.map { now - $0 }, heard: peer.heard, leftCleanly: peer.leftCleanly,
-        heartbeat: config.heartbeatInterval)
+      let declared = heartbeatLoss.update(
+        peer: peer.node, lastHeard: lastHeardAny(peer.node), now: now, heard: peer.heard,
+        leftCleanly: peer.leftCleanly, heartbeat: config.heartbeatInterval)
+      if declared { logDeclaredDead(peer.node) }
     }
+  }
+
+  /// A view lost `node`: dead now, even if its last datagram is not yet `failure_timeout` old (the
+  /// gossiped rows can expire first).
+  func countLost(_ node: NodeId) {
+    peersLost[node, default: 0] += 1
+    if let heard = lastHeardAny(node), heartbeatLoss.declareDead(node, lastHeard: heard) {
+      logDeclaredDead(node)
+    }
+  }
+
+  func lastHeardAny(_ node: NodeId) -> Instant? { lastHeard[node]?.compactMap { $0 }.max() }
+
+  func logDeclaredDead(_ node: NodeId) {
+    logger.warning(
+      "\(name(of: node)) not heard on any link for \(formatDuration(config.failureTimeout)): declared dead")
   }
 
   /// swcorosync's metric families (`metrics` request): membership, quorum, heartbeat loss, datagrams.
