@@ -175,7 +175,8 @@ extension ResourceManagerDaemon {
         }),
       MetricFamily(
         name: "swpcs_fence_operations_total",
-        help: "Fence levels this node executed, by target, action and result (success, failed).",
+        help:
+          "Fence level results this node reported (it ran the devices, or as DC found none able to), by target, action and result.",
         kind: .counter,
         samples: fenceSamples),
       MetricFamily(

@@ -34,17 +34,20 @@ extension ResourceManagerDaemon {
   }
 
   /// Both daemons' families, merged; swcorosync's are absent (and it is reported down) when it does
-  /// not answer in time. On `loop`.
+  /// not answer in time.
   func mergedMetrics() -> EventLoopFuture<[MetricFamily]> {
+    guard loop.inEventLoop else { return loop.flatSubmit { self.mergedMetrics() } }
     let own = metrics()
     let promise = loop.makePromise(of: [MetricFamily]?.self)
     if let channel = corosync {
+      // One slot per request sent: answers come in order, so a late answer still fills its own
+      // (already timed out, emptied) slot and never a later request's.
       corosyncMetricsWaiting.append(promise)
       send(CorosyncRequest(op: .metrics), on: channel)
       loop.scheduleTask(in: Self.corosyncMetricsTimeout) {
-        if let i = self.corosyncMetricsWaiting.firstIndex(where: { $0.futureResult === promise.futureResult })
-        {
-          self.corosyncMetricsWaiting.remove(at: i)
+        if let i = self.corosyncMetricsWaiting.firstIndex(where: { $0?.futureResult === promise.futureResult }
+        ) {
+          self.corosyncMetricsWaiting[i] = nil
           promise.succeed(nil)
         }
       }

@@ -60,7 +60,7 @@ public final class ResourceManagerDaemon: @unchecked Sendable {
   var exitCode: Int32 = 0
   var counters = ManagerCounters()
   /// `metrics` requests sent to swcorosync on `corosync`, oldest first (its answers come in order).
-  var corosyncMetricsWaiting: [EventLoopPromise<[MetricFamily]?>] = []
+  var corosyncMetricsWaiting: [EventLoopPromise<[MetricFamily]?>?] = []
   var metricsListen: MetricsListen?
   var metricsChannel: Channel?
 
@@ -304,7 +304,7 @@ public final class ResourceManagerDaemon: @unchecked Sendable {
     }
     if let response = try? decoder.decode(CorosyncResponse.self, from: Data(line)) {
       if let metrics = response.metrics {
-        if !corosyncMetricsWaiting.isEmpty { corosyncMetricsWaiting.removeFirst().succeed(metrics) }
+        if !corosyncMetricsWaiting.isEmpty { corosyncMetricsWaiting.removeFirst()?.succeed(metrics) }
       } else if !response.ok {
         logger.error("swcorosync refused a request: \(response.error ?? "?")")
       } else if let status = response.status, controller.members.isEmpty, !status.members.isEmpty {
@@ -320,7 +320,7 @@ public final class ResourceManagerDaemon: @unchecked Sendable {
 
   func corosyncClosed() {
     corosync = nil
-    for waiting in corosyncMetricsWaiting { waiting.succeed(nil) }
+    for waiting in corosyncMetricsWaiting { waiting?.succeed(nil) }
     corosyncMetricsWaiting = []
     guard !stopping else {
       finish()
