@@ -14,7 +14,12 @@ extension ResourceManagerDaemon {
   /// How long a scrape waits for swcorosync's answer before reporting it down.
   static let corosyncMetricsTimeout = TimeAmount.seconds(2)
 
-  func startMetricsListener(_ listen: MetricsListen) throws(ManagerStartupError) {
+  /// How often a listener that could not bind tries again.
+  static let metricsListenRetry = TimeAmount.seconds(10)
+
+  /// Binds the listener; when the address cannot be bound (in use, not local), logs one error and
+  /// keeps retrying while the daemon runs.
+  func startMetricsListener(_ listen: MetricsListen, attempt: Int = 0) {
     let bootstrap = ServerBootstrap(group: group)
       .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
       .serverChannelOption(.backlog, value: 16)
@@ -25,11 +30,26 @@ extension ResourceManagerDaemon {
           try channel.pipeline.syncOperations.addHandler(MetricsHTTPHandler(daemon: self))
         }
       }
-    do {
-      metricsChannel = try bootstrap.bind(host: listen.host, port: Int(listen.port)).wait()
-      logger.notice("serving metrics on http://\(listen)/metrics")
-    } catch {
-      throw ManagerStartupError("[metrics] listen = \(listen): cannot listen (\(error))")
+    bootstrap.bind(host: listen.host, port: Int(listen.port)).hop(to: loop).whenComplete { result in
+      switch result {
+      case .success(let channel):
+        if self.stopping {
+          channel.close(promise: nil)
+          return
+        }
+        self.metricsChannel = channel
+        self.logger.notice("serving metrics on http://\(listen)/metrics")
+      case .failure(let error):
+        // Metrics must never keep the resource manager from running: report, then retry.
+        if attempt == 0 {
+          self.logger.error(
+            "[metrics] listen = \(listen): cannot listen (\(error)); retrying every \(Self.metricsListenRetry.nanoseconds / 1_000_000_000) s"
+          )
+        }
+        self.loop.scheduleTask(in: Self.metricsListenRetry) {
+          if !self.stopping { self.startMetricsListener(listen, attempt: attempt + 1) }
+        }
+      }
     }
   }
 

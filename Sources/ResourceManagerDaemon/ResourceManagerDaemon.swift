@@ -151,7 +151,7 @@ public final class ResourceManagerDaemon: @unchecked Sendable {
     } catch {
       throw ManagerStartupError("\(paths.socket): cannot listen (\(error))")
     }
-    if let metricsListen { try startMetricsListener(metricsListen) }
+    if let metricsListen { loop.execute { self.startMetricsListener(metricsListen) } }
     installSignalHandlers()
     loop.execute { self.connectCorosync(attempt: 0) }
     loop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { _ in

@@ -128,6 +128,12 @@ def test_a_daemon_not_running_is_reported_down(cl):
     assert value(s, "swpcs_daemon_up", daemon="swpacemakerd") == 0
     assert value(s, "swpcs_daemon_up", daemon="swcorosync") == 1
     assert "swpcs_is_dc" not in text and "swpcs_quorum_quorate" in text
+    r = n1.swpcs("metrics", env=n1.env(SWPCS_COROSYNC_SOCKET=str(cl.dir / "nowhere.sock")))
+    assert r.returncode == 0 and r.stderr == "", r.stderr
+    s, _ = parse(r.stdout)
+    assert value(s, "swpcs_daemon_up", daemon="swcorosync") == 0
+    assert value(s, "swpcs_daemon_up", daemon="swpacemakerd") == 1
+    assert "swpcs_quorum_quorate" not in r.stdout and "swpcs_is_dc 1" in r.stdout
 
 
 def test_http_listener(cl):
@@ -200,3 +206,31 @@ def test_fence_results_are_counted(cl):
     s, _ = parse(metrics(n1))
     assert value(s, "swpcs_fence_operations_total", action="off", result="success", target="n2") == 1
     assert re.search(r"^<5>n2 was fenced \(off\) by fd on n1", n1.log.read_text(), re.M)
+
+
+def test_a_busy_metrics_port_does_not_stop_the_resource_manager(tmp_path):
+    """The port is taken: swpacemakerd runs anyway, says so once, and listens once the port is free."""
+    port = METRICS_PORT + 1
+    blocker = socket.socket()
+    blocker.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    blocker.bind(("127.0.0.1", port))
+    blocker.listen()
+    c = ManagedCluster(tmp_path, 1, port=15487)
+    conf = c.dir / "cluster-metrics.conf"
+    conf.write_text(c.conf.read_text() + f"\n[metrics]\nlisten = 127.0.0.1:{port}\n")
+    c.managers["n1"].conf = conf
+    try:
+        c.start_all()
+        c.settled()
+        m = c.managers["n1"]
+        assert m.alive()
+        assert re.search(rf"^<3>\[metrics\] listen = 127.0.0.1:{port}: cannot listen .*retrying every 10 s",
+                         m.log.read_text(), re.M)
+        blocker.close()
+        def scraped():
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
+                return r.status == 200
+        c.wait_for(scraped, timeout=25, what="the listener after the port was freed")
+    finally:
+        blocker.close()
+        c.stop_all()
