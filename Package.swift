@@ -161,5 +161,9 @@ let package = Package(
     .testTarget(name: "SystemdIntegrationTests", dependencies: ["SystemdIntegration"], swiftSettings: strict),
     .testTarget(name: "WireTests", dependencies: ["Wire", "Membership"], swiftSettings: strict),
     .testTarget(name: "ControlProtocolTests", dependencies: ["ControlProtocol"], swiftSettings: strict),
+    .testTarget(name: "MembershipDaemonTests", dependencies: ["MembershipDaemon", "ClusterTypes"], swiftSettings: strict),
+    .testTarget(
+      name: "ResourceManagerDaemonTests", dependencies: ["ResourceManagerDaemon", "ResourceExecutor", "ControlProtocol"],
+      swiftSettings: strict),
   ]
 )

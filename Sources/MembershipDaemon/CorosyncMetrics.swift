@@ -30,6 +30,7 @@ struct HeartbeatLoss {
   ///   - lastHeard: when anything last arrived from the peer; nil if it never did.
   ///   - heard: whether the membership protocol still hears the peer.
   /// - Returns: true when this declared the peer dead.
+  @discardableResult
   mutating func update(
     peer: NodeId, lastHeard: Instant?, now: Instant, heard: Bool, leftCleanly: Bool, heartbeat: Duration
   ) -> Bool {
