@@ -425,7 +425,8 @@ public final class ResourceManagerDaemon: @unchecked Sendable {
     let spec = request.spec
     counters.countAction(spec.action, intervalMs: spec.intervalMs, result)
     let outcome = ManagerCounters.result(action: spec.action, intervalMs: spec.intervalMs, result)
-    logger.notice(
+    logger.log(
+      level: outcome == "ok" ? .notice : .warning,
       "\(ManagerCounters.actionLabel(spec.action, intervalMs: spec.intervalMs)) \(spec.resource) on \(controller.me)\(spec.intervalMs > 0 ? " (every \(spec.intervalMs) ms)" : ""): \(outcome), \(result.summary) (transition \(request.transition))"
     )
     if spec.action == "start" && outcome == "ok" { noteStarted(spec.resource) }

@@ -194,6 +194,17 @@ def test_failover_and_heartbeat_loss_are_counted_and_logged(cl):
     assert re.search(r"^<4>n2 not heard on any link for 1s: declared dead", coro, re.M)
 
 
+def test_a_failed_action_is_counted_and_logged_as_a_warning(cl):
+    """After the failover (n1 alone): a Dummy whose state directory does not exist cannot start."""
+    n1 = cl.managers["n1"]
+    r = n1.swpcs("resource", "create", "bad", "ocf:heartbeat:Dummy", f"state={cl.dir}/missing/bad.state")
+    assert r.returncode == 0, r.stderr
+    s = cl.wait_for(lambda: (lambda s: s if value(s, "swpcs_resource_actions_total", action="start", result="failed")
+                             else None)(parse(metrics(n1))[0]), timeout=30, what="the failed start counted")
+    assert value(s, "swpcs_resource_actions_total", action="start", result="failed") == 1
+    assert re.search(r"^<4>start bad on n1: failed, rc=1 .* done in \d+ ms", n1.log.read_text(), re.M)
+
+
 def test_fence_results_are_counted(cl):
     """After the failover (n2 is down): fence n2 with Debian's fence_dummy; n1, the only member, runs it."""
     n1 = cl.managers["n1"]
