@@ -31,7 +31,7 @@ let package = Package(
     // Resource manager: the configuration/status model and the scheduler (pure).
     .target(name: "ResourceModel", swiftSettings: strict),
     .target(name: "Scheduler", dependencies: ["ResourceModel"], swiftSettings: strict),
-    .target(name: "ResourceManager", dependencies: ["ResourceModel", "Scheduler"], swiftSettings: strict),
+    .target(name: "ResourceManager", dependencies: ["ResourceModel", "Scheduler", "ControlProtocol"], swiftSettings: strict),
     // Wire format: binary codec and AEAD sealing of membership messages.
     .target(
       name: "Wire",
@@ -73,6 +73,7 @@ let package = Package(
         "ControlSocket", "SystemdIntegration",
         .product(name: "NIOCore", package: "swift-nio"),
         .product(name: "NIOPosix", package: "swift-nio"),
+        .product(name: "NIOHTTP1", package: "swift-nio"),
         .product(name: "Logging", package: "swift-log"),
       ],
       swiftSettings: strict),
@@ -166,5 +167,10 @@ let package = Package(
     .testTarget(name: "SystemdIntegrationTests", dependencies: ["SystemdIntegration"], swiftSettings: strict),
     .testTarget(name: "ClusterAdminTests", dependencies: ["ClusterAdmin"], swiftSettings: strict),
     .testTarget(name: "WireTests", dependencies: ["Wire", "Membership"], swiftSettings: strict),
+    .testTarget(name: "ControlProtocolTests", dependencies: ["ControlProtocol"], swiftSettings: strict),
+    .testTarget(name: "MembershipDaemonTests", dependencies: ["MembershipDaemon", "ClusterTypes"], swiftSettings: strict),
+    .testTarget(
+      name: "ResourceManagerDaemonTests", dependencies: ["ResourceManagerDaemon", "ResourceExecutor", "ControlProtocol"],
+      swiftSettings: strict),
   ]
 )

@@ -24,12 +24,15 @@ public struct ClusterConfiguration: Sendable, Equatable {
   public var quorum: QuorumOptions
   /// `[node NAME]` sections in file order; ids and names unique.
   public var nodes: [NodeEntry]
+  /// `[metrics] listen` — where swpacemakerd serves `GET /metrics` over HTTP (off when nil).
+  public var metricsListen: MetricsListen?
 
   public init(
     clusterName: String, port: UInt16 = 5405, failureTimeout: Duration = .milliseconds(1000),
     heartbeatInterval: Duration? = nil, debug: Bool = false, nodeLostHook: String? = nil,
-    quorum: QuorumOptions = QuorumOptions(), nodes: [NodeEntry]
+    quorum: QuorumOptions = QuorumOptions(), nodes: [NodeEntry], metricsListen: MetricsListen? = nil
   ) {
+    self.metricsListen = metricsListen
     self.clusterName = clusterName
     self.port = port
     self.failureTimeout = failureTimeout
@@ -42,6 +45,19 @@ public struct ClusterConfiguration: Sendable, Equatable {
 
   public func node(named name: String) -> NodeEntry? { nodes.first { $0.name == name } }
   public func node(id: NodeId) -> NodeEntry? { nodes.first { $0.id == id } }
+}
+
+/// `[metrics] listen = ADDRESS:PORT` (`[IPV6]:PORT` for IPv6): an IP literal and a TCP port.
+public struct MetricsListen: Sendable, Equatable, CustomStringConvertible {
+  /// IPv4 or IPv6 literal, without brackets.
+  public var host: String
+  public var port: UInt16
+  public init(host: String, port: UInt16) {
+    self.host = host
+    self.port = port
+  }
+  /// The configuration form: `127.0.0.1:9664`, `[::1]:9664`.
+  public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
 }
 
 /// One `[node NAME]` section.

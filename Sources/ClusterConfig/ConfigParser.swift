@@ -31,6 +31,7 @@ enum ConfigKeys {
     "auto_tie_breaker", "auto_tie_breaker_node",
   ]
   static let node = ["id", "addr", "votes"]
+  static let metrics = ["listen"]
 }
 
 /// Value limits; keep in step with man/swpcs-cluster.conf.5.
@@ -46,6 +47,7 @@ private struct ConfigParser {
   private enum Section {
     case cluster
     case quorum
+    case metrics
     /// Index into `nodes`.
     case node(Int)
   }
@@ -78,6 +80,9 @@ private struct ConfigParser {
   private var quorum = QuorumOptions()
   /// Line of each key set in `[quorum]`, for the compatibility checks.
   private var quorumKeyLines: [String: Int] = [:]
+
+  private var metricsLine: Int?
+  private var metricsListen: MetricsListen?
 
   private var nodes: [NodeDraft] = []
   /// Address bytes → name of the node that uses them.
@@ -127,7 +132,8 @@ private struct ConfigParser {
 
   private mutating func header(_ line: Substring, _ lineNumber: Int) throws(ConfigError) {
     guard line.count >= 2, line.last == "]" else {
-      throw error(lineNumber, nil, "malformed section header; expected [cluster], [quorum] or [node NAME]")
+      throw error(
+        lineNumber, nil, "malformed section header; expected [cluster], [quorum], [metrics] or [node NAME]")
     }
     try finishSection()
     let inner = line.dropFirst().dropLast()
@@ -147,6 +153,12 @@ private struct ConfigParser {
       }
       quorumLine = lineNumber
       section = .quorum
+    case ["metrics"]:
+      if let first = metricsLine {
+        throw error(lineNumber, nil, "duplicate section [metrics] (first on line \(first))")
+      }
+      metricsLine = lineNumber
+      section = .metrics
     case ["node"]:
       throw error(lineNumber, nil, "section [node] needs a name: [node NAME]")
     case _ where words.count == 2 && words[0] == "node":
@@ -162,13 +174,13 @@ private struct ConfigParser {
     default:
       throw error(
         lineNumber, nil,
-        "unknown section [\(Self.trimmed(inner))]; expected [cluster], [quorum] or [node NAME]")
+        "unknown section [\(Self.trimmed(inner))]; expected [cluster], [quorum], [metrics] or [node NAME]")
     }
   }
 
   private func finishSection() throws(ConfigError) {
     switch section {
-    case nil, .quorum:
+    case nil, .quorum, .metrics:
       return
     case .cluster:
       if name == nil { throw error(sectionLine, "name", "required key missing in [cluster]") }
@@ -195,6 +207,7 @@ private struct ConfigParser {
     switch section {
     case .cluster: (known, sectionName) = (ConfigKeys.cluster, "[cluster]")
     case .quorum: (known, sectionName) = (ConfigKeys.quorum, "[quorum]")
+    case .metrics: (known, sectionName) = (ConfigKeys.metrics, "[metrics]")
     case .node(let i): (known, sectionName) = (ConfigKeys.node, "[node \(nodes[i].name)]")
     }
     guard known.contains(key) else { throw error(lineNumber, key, "unknown key in \(sectionName)") }
@@ -239,6 +252,8 @@ private struct ConfigParser {
       case "auto_tie_breaker": quorum.autoTieBreaker = try v.bool()
       default: quorum.autoTieBreakerNode = try v.tieBreaker()  // auto_tie_breaker_node
       }
+    case .metrics:
+      metricsListen = try v.listenAddress()  // listen
     case .node(let i):
       switch key {
       case "id":
@@ -328,7 +343,8 @@ private struct ConfigParser {
     return ClusterConfiguration(
       clusterName: name, port: port, failureTimeout: failureTimeout, heartbeatInterval: heartbeat?.value,
       debug: debug, nodeLostHook: nodeLostHook, quorum: quorum,
-      nodes: nodes.map { NodeEntry(name: $0.name, id: $0.id!, addresses: $0.addresses, votes: $0.votes) })
+      nodes: nodes.map { NodeEntry(name: $0.name, id: $0.id!, addresses: $0.addresses, votes: $0.votes) },
+      metricsListen: metricsListen)
   }
 
   private static func addresses(_ n: Int) -> String { n == 1 ? "1 address" : "\(n) addresses" }
@@ -369,6 +385,33 @@ private struct ValueReader {
         "must be between \(formatDuration(range.lowerBound)) and \(formatDuration(range.upperBound))")
     }
     return d
+  }
+
+  /// `ADDRESS:PORT` or `[IPV6]:PORT`.
+  func listenAddress() throws(ConfigError) -> MetricsListen {
+    let usage =
+      "must be ADDRESS:PORT with an IP address and a port 1-65535 (examples: 127.0.0.1:9664, [::1]:9664)"
+    let host: Substring
+    let portText: Substring
+    if value.hasPrefix("[") {
+      guard let close = value.firstIndex(of: "]"), value[close...].hasPrefix("]:") else { throw fail(usage) }
+      host = value[value.index(after: value.startIndex)..<close]
+      portText = value[value.index(close, offsetBy: 2)...]
+      guard host.contains(":") else { throw fail(usage) }
+    } else {
+      guard let colon = value.lastIndex(of: ":"), value.firstIndex(of: ":") == colon else {
+        throw fail(usage)
+      }
+      host = value[..<colon]
+      portText = value[value.index(after: colon)...]
+    }
+    guard ValueSyntax.ipAddress(String(host)) != nil else {
+      throw fail("\"\(host)\" is not an IPv4 or IPv6 address; \(usage)")
+    }
+    guard ValueSyntax.isDigits(String(portText)),
+      let port = ValueSyntax.integer(String(portText), in: 1...65535)
+    else { throw fail(usage) }
+    return MetricsListen(host: String(host), port: UInt16(port))
   }
 
   func tieBreaker() throws(ConfigError) -> TieBreakerChoice {

@@ -35,6 +35,8 @@ extension ClusterConfiguration {
     }
     lines.append("auto_tie_breaker_node = \(tieBreaker)")
 
+    if let metricsListen { lines += ["", "[metrics]", "listen = \(metricsListen)"] }
+
     for node in nodes {
       lines += ["", "[node \(node.name)]", "id = \(node.id)"]
       lines += node.addresses.map { "addr = \($0)" }

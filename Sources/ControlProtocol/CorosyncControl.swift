@@ -21,6 +21,8 @@ public struct CorosyncRequest: Codable, Sendable, Equatable {
     case setExpectedVotes = "set-expected-votes"
     /// Admin: `swpcs quorum unblock` (stop waiting for all nodes).
     case unblockQuorum = "unblock-quorum"
+    /// This daemon's metrics as `[MetricFamily]` (`swpcs metrics`, the HTTP listener).
+    case metrics
   }
   public var op: Operation
   public var payload: String?
@@ -37,10 +39,13 @@ public struct CorosyncResponse: Codable, Sendable, Equatable {
   public var ok: Bool
   public var error: String?
   public var status: CorosyncStatus?
-  public init(ok: Bool, error: String? = nil, status: CorosyncStatus? = nil) {
+  /// The answer to `metrics`.
+  public var metrics: [MetricFamily]?
+  public init(ok: Bool, error: String? = nil, status: CorosyncStatus? = nil, metrics: [MetricFamily]? = nil) {
     self.ok = ok
     self.error = error
     self.status = status
+    self.metrics = metrics
   }
 }
 

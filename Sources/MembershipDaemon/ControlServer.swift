@@ -42,6 +42,8 @@ struct CorosyncControlHandler: ControlRequestHandler {
     case .unblockQuorum:
       daemon.unblockQuorum()
       client.send(CorosyncResponse(ok: true, status: daemon.status()))
+    case .metrics:
+      client.send(CorosyncResponse(ok: true, metrics: daemon.metrics()))
     }
   }
 

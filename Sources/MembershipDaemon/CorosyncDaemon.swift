@@ -54,6 +54,9 @@ public final class CorosyncDaemon: @unchecked Sendable {
   var unknownSender: UInt64 = 0
   var undecodable: UInt64 = 0
   var lastDropLog: [String: Instant] = [:]
+  var heartbeatLoss = HeartbeatLoss()
+  /// Per peer: times it left a view uncleanly.
+  var peersLost: [NodeId: UInt64] = [:]
 
   public init(startup: DaemonStartup, paths: DaemonPaths) throws(StartupError) {
     self.startup = startup
@@ -163,15 +166,7 @@ public final class CorosyncDaemon: @unchecked Sendable {
   }
 
   func installSignalHandlers() {
-    signal(SIGTERM, SIG_IGN)
-    signal(SIGINT, SIG_IGN)
-    signal(SIGPIPE, SIG_IGN)
-    for number in [SIGTERM, SIGINT] {
-      let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-      source.setEventHandler { [self] in loop.execute { self.shutdown() } }
-      source.resume()
-      signalSources.append(source)
-    }
+    signalSources = TerminationSignals.install { [self] in loop.execute { self.shutdown() } }
   }
   nonisolated(unsafe) var signalSources: [any DispatchSourceSignal] = []
 
@@ -212,6 +207,7 @@ public final class CorosyncDaemon: @unchecked Sendable {
     lastTickAt = now
     carryOut(membership.tick(now: now))
     logLinkChanges(now: now)
+    countHeartbeatLoss(now: now)
     rearmTimer()
   }
 
@@ -336,6 +332,7 @@ public final class CorosyncDaemon: @unchecked Sendable {
 
   func installed(_ change: ViewChange, quorum state: QuorumState, wasQuorate before: Bool) {
     viewChanges += 1
+    for node in change.lost { countLost(node) }
     viewInstalledAt = Date().timeIntervalSince1970
     let names = change.view.memberIds.map { name(of: $0) }.joined(separator: " ")
     var detail: [String] = []

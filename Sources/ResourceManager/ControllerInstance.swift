@@ -85,6 +85,8 @@ public struct ControllerInstance: Sendable {
   var lastSignature: [ScheduledAction] = []
   var repeats = 0
   public private(set) var notes: [String] = []
+  /// Scheduler runs so far (the daemon times the inputs that ran it: `swpcs metrics`).
+  public private(set) var schedulerRuns = 0
 
   // Requests of local clients waiting for the DC's answer.
   var pendingRequests: [String: Int] = [:]
@@ -378,6 +380,8 @@ public struct ControllerInstance: Sendable {
       ]
     case .fence, .fenceConfirm:
       return fencingClientRequest(token: token, request, now: now)
+    case .metrics:
+      return [.reply(token: token, ManagerResponse(ok: false, error: "metrics are answered by swpacemakerd"))]
     }
   }
 
@@ -635,6 +639,7 @@ public struct ControllerInstance: Sendable {
     state.quorate = quorate
     state.now = now / 1000
     for node in members where !joined.contains(node) { setMembership(node, .offline) }
+    schedulerRuns += 1
     let transition = Scheduler.schedule(config, state)
     notes = transition.notes
     guard !transition.actions.isEmpty else {

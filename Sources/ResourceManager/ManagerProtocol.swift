@@ -1,3 +1,4 @@
+import ControlProtocol
 import ResourceModel
 
 /// The control-socket API of swpacemakerd (`/run/swpcs/swpcs.sock`): newline-delimited JSON, one
@@ -14,6 +15,8 @@ public struct ManagerRequest: Codable, Sendable, Equatable {
     case fence
     /// A human says `node` is down: treat it as fenced.
     case fenceConfirm = "fence-confirm"
+    /// This daemon's metrics as `[MetricFamily]`; answered by the daemon shell, not the controller.
+    case metrics
   }
   public var op: Operation
   public var config: ResourceConfiguration?
@@ -40,10 +43,13 @@ public struct ManagerResponse: Codable, Sendable, Equatable {
   public var ok: Bool
   public var error: String?
   public var status: ManagerStatus?
-  public init(ok: Bool, error: String? = nil, status: ManagerStatus? = nil) {
+  /// The answer to `metrics`.
+  public var metrics: [MetricFamily]?
+  public init(ok: Bool, error: String? = nil, status: ManagerStatus? = nil, metrics: [MetricFamily]? = nil) {
     self.ok = ok
     self.error = error
     self.status = status
+    self.metrics = metrics
   }
 }
 

@@ -58,6 +58,11 @@ public final class ResourceManagerDaemon: @unchecked Sendable {
   var recurring: [String: RecurringMonitor] = [:]
   var stopping = false
   var exitCode: Int32 = 0
+  var counters = ManagerCounters()
+  /// `metrics` requests sent to swcorosync on `corosync`, oldest first (its answers come in order).
+  var corosyncMetricsWaiting: [EventLoopPromise<[MetricFamily]?>?] = []
+  var metricsListen: MetricsListen?
+  var metricsChannel: Channel?
 
   struct RecurringMonitor {
     var spec: ActionSpec
@@ -95,6 +100,7 @@ public final class ResourceManagerDaemon: @unchecked Sendable {
       local = node
     }
     nodeNames = Dictionary(uniqueKeysWithValues: clusterConfig.nodes.map { ($0.id.rawValue, $0.name) })
+    metricsListen = clusterConfig.metricsListen
     store = ConfigStore(directory: paths.storeDirectory)
     do {
       try FileManager.default.createDirectory(atPath: paths.storeDirectory, withIntermediateDirectories: true)
@@ -124,6 +130,15 @@ public final class ResourceManagerDaemon: @unchecked Sendable {
     logger.notice("node \(local.name): configuration \(config.version) loaded from \(paths.storeDirectory)")
   }
 
+  /// `[cluster] debug` of the cluster configuration (false when it cannot be read: the daemon then
+  /// reports why at start-up).
+  public static func debugLogging(clusterConfig path: String) -> Bool {
+    guard let data = FileManager.default.contents(atPath: path),
+      let text = String(data: data, encoding: .utf8)
+    else { return false }
+    return (try? ClusterConfiguration.parse(text, fileName: path))?.debug ?? false
+  }
+
   static func wallMs() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
 
   // MARK: - Lifecycle
@@ -136,10 +151,11 @@ public final class ResourceManagerDaemon: @unchecked Sendable {
     } catch {
       throw ManagerStartupError("\(paths.socket): cannot listen (\(error))")
     }
+    if let metricsListen { loop.execute { self.startMetricsListener(metricsListen) } }
     installSignalHandlers()
     loop.execute { self.connectCorosync(attempt: 0) }
     loop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { _ in
-      self.carryOut(self.controller.tick(now: Self.wallMs()))
+      self.step { $0.tick(now: Self.wallMs()) }
       self.checkShutdownProgress()
     }
     if let systemd {
@@ -196,15 +212,7 @@ public final class ResourceManagerDaemon: @unchecked Sendable {
   }
 
   func installSignalHandlers() {
-    signal(SIGTERM, SIG_IGN)
-    signal(SIGINT, SIG_IGN)
-    signal(SIGPIPE, SIG_IGN)
-    for number in [SIGTERM, SIGINT] {
-      let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-      source.setEventHandler { [self] in loop.execute { self.beginShutdown() } }
-      source.resume()
-      signalSources.append(source)
-    }
+    signalSources = TerminationSignals.install { [self] in loop.execute { self.beginShutdown() } }
   }
   nonisolated(unsafe) var signalSources: [any DispatchSourceSignal] = []
 
@@ -219,7 +227,7 @@ public final class ResourceManagerDaemon: @unchecked Sendable {
       stopAllLocal(reason: "no cluster to hand resources to") { self.finish() }
       return
     }
-    carryOut(controller.beginShutdown(now: Self.wallMs()))
+    step { $0.beginShutdown(now: Self.wallMs()) }
     // Bound the wait: if nobody takes the resources, stop them here.
     loop.scheduleTask(in: .seconds(60)) {
       self.stopAllLocal(reason: "timed out waiting for the DC") { self.finish() }
@@ -236,6 +244,7 @@ public final class ResourceManagerDaemon: @unchecked Sendable {
     logger.notice("stopped")
     for (_, monitor) in recurring { monitor.task?.cancel() }
     corosync?.close(promise: nil)
+    metricsChannel?.close(promise: nil)
     controlChannel?.close(promise: nil)
   }
 
@@ -271,12 +280,13 @@ public final class ResourceManagerDaemon: @unchecked Sendable {
       switch event.event {
       case .view:
         guard let status = event.status else { return }
-        carryOut(
-          controller.viewChanged(
+        step {
+          $0.viewChanged(
             members: status.members.map(\.name), lost: (event.lost ?? []).compactMap { nodeNames[$0] },
-            left: (event.left ?? []).compactMap { nodeNames[$0] }, quorate: status.quorum.quorate, now: now))
+            left: (event.left ?? []).compactMap { nodeNames[$0] }, quorate: status.quorum.quorate, now: now)
+        }
       case .quorum:
-        if let status = event.status { carryOut(controller.quorumChanged(status.quorum.quorate, now: now)) }
+        if let status = event.status { step { $0.quorumChanged(status.quorum.quorate, now: now) } }
       case .message:
         guard let payload = event.payload.flatMap({ Data(base64Encoded: $0) }), let origin = event.origin,
           let name = nodeNames[origin]
@@ -284,7 +294,7 @@ public final class ResourceManagerDaemon: @unchecked Sendable {
         do {
           let message = try decoder.decode(ControllerMessage.self, from: payload)
           if case .cleanup(let cleanup) = message { resetFailedUnits(cleanup) }
-          carryOut(controller.received(message, from: name, now: now))
+          step { $0.received(message, from: name, now: now) }
         } catch {
           logger.warning("undecodable message from \(name): \(error)")
         }
@@ -293,25 +303,30 @@ public final class ResourceManagerDaemon: @unchecked Sendable {
       return
     }
     if let response = try? decoder.decode(CorosyncResponse.self, from: Data(line)) {
-      if !response.ok {
+      if let metrics = response.metrics {
+        if !corosyncMetricsWaiting.isEmpty { corosyncMetricsWaiting.removeFirst()?.succeed(metrics) }
+      } else if !response.ok {
         logger.error("swcorosync refused a request: \(response.error ?? "?")")
       } else if let status = response.status, controller.members.isEmpty, !status.members.isEmpty {
         // The answer to subscribe: the current view.
-        carryOut(
-          controller.viewChanged(
+        step {
+          $0.viewChanged(
             members: status.members.map(\.name), lost: [], left: [], quorate: status.quorum.quorate,
-            now: Self.wallMs()))
+            now: Self.wallMs())
+        }
       }
     }
   }
 
   func corosyncClosed() {
     corosync = nil
+    for waiting in corosyncMetricsWaiting { waiting?.succeed(nil) }
+    corosyncMetricsWaiting = []
     guard !stopping else {
       finish()
       return
     }
-    carryOut(controller.disconnected(now: Self.wallMs()))
+    step { $0.disconnected(now: Self.wallMs()) }
     logger.error("swcorosync went away: stopping local resources and exiting (systemd restarts swpacemakerd)")
     stopping = true
     exitCode = 1
@@ -324,6 +339,12 @@ public final class ResourceManagerDaemon: @unchecked Sendable {
     for directive in directives {
       switch directive {
       case .broadcast(let message):
+        if case .fenceResult(let result) = message {
+          let key = ManagerCounters.FenceKey(
+            target: result.request.target, action: result.request.action,
+            result: result.ok ? "success" : "failed")
+          counters.fences[key, default: 0] += 1
+        }
         guard let channel = corosync else { continue }
         do {
           let encoder = JSONEncoder()
@@ -358,6 +379,7 @@ public final class ResourceManagerDaemon: @unchecked Sendable {
         fencedReaction(reaction)
       }
     }
+    noteControllerChanges()
   }
 
   func operationRequest(_ spec: ActionSpec) -> OperationRequest {
@@ -400,13 +422,19 @@ public final class ResourceManagerDaemon: @unchecked Sendable {
       case .error: "error"
       }
     let output = [result.output, result.errorOutput].filter { !$0.isEmpty }.joined(separator: "\n")
-    logger.notice(
-      "\(request.spec.action) \(request.spec.resource)\(request.spec.intervalMs > 0 ? " (monitor \(request.spec.intervalMs) ms)" : ""): \(result.summary)"
+    let spec = request.spec
+    counters.countAction(spec.action, intervalMs: spec.intervalMs, result)
+    let outcome = ManagerCounters.result(action: spec.action, intervalMs: spec.intervalMs, result)
+    logger.log(
+      level: outcome == "ok" ? .notice : .warning,
+      "\(ManagerCounters.actionLabel(spec.action, intervalMs: spec.intervalMs)) \(spec.resource) on \(controller.me)\(spec.intervalMs > 0 ? " (every \(spec.intervalMs) ms)" : ""): \(outcome), \(result.summary) (transition \(request.transition))"
     )
-    carryOut(
-      controller.operationCompleted(
+    if spec.action == "start" && outcome == "ok" { noteStarted(spec.resource) }
+    step {
+      $0.operationCompleted(
         request, rc: result.rc.rawValue, status: status, durationMs: result.durationMs, output: output,
-        now: Self.wallMs()))
+        now: Self.wallMs())
+    }
   }
 
   /// A recurring monitor: runs every interval; reports only when the result turns into a failure.
@@ -432,6 +460,7 @@ public final class ResourceManagerDaemon: @unchecked Sendable {
       let result = await executor.run(operation)
       self.loop.execute {
         guard var current = self.recurring[key] else { return }
+        self.counters.countAction(current.spec.action, intervalMs: current.spec.intervalMs, result)
         current.running = false
         let rc = result.status == .done ? result.rc.rawValue : 1
         let failed = !(rc == 0 || rc == 8)
@@ -439,9 +468,10 @@ public final class ResourceManagerDaemon: @unchecked Sendable {
           current.task?.cancel()
           self.recurring[key] = nil
           self.logger.warning("\(current.spec.resource) monitor failed: \(result.summary)")
-          self.carryOut(
-            self.controller.recurringFailed(
-              current.spec, rc: rc, output: result.output + result.errorOutput, now: Self.wallMs()))
+          self.step {
+            $0.recurringFailed(
+              current.spec, rc: rc, output: result.output + result.errorOutput, now: Self.wallMs())
+          }
           return
         }
         current.lastRc = rc
@@ -460,9 +490,9 @@ public final class ResourceManagerDaemon: @unchecked Sendable {
     logger.warning(
       "\(failure.resource) (\(failure.unit)) \(failure.kind.rawValue): \(failure.activeState)/\(failure.subState)"
     )
-    carryOut(
-      controller.recurringFailed(
-        monitor.spec, rc: 7, output: "unit \(failure.kind.rawValue)", now: Self.wallMs()))
+    step {
+      $0.recurringFailed(monitor.spec, rc: 7, output: "unit \(failure.kind.rawValue)", now: Self.wallMs())
+    }
   }
 
   /// Cleanup also clears systemd's own failed state of this node's units (as `pcs resource cleanup`
@@ -493,7 +523,8 @@ public final class ResourceManagerDaemon: @unchecked Sendable {
   func clientRequest(_ request: ManagerRequest, from client: ControlClient) {
     clientCounter += 1
     clients[clientCounter] = client
-    carryOut(controller.clientRequest(token: clientCounter, request, now: Self.wallMs()))
+    let token = clientCounter
+    step { $0.clientRequest(token: token, request, now: Self.wallMs()) }
   }
 
   func clientClosed(_ client: ControlClient) {
@@ -521,6 +552,10 @@ struct ManagerControlHandler: ControlRequestHandler {
   func handle(line: [UInt8], from client: ControlClient) {
     guard let request = try? JSONDecoder().decode(ManagerRequest.self, from: Data(line)) else {
       client.send(ManagerResponse(ok: false, error: "malformed request: expected one JSON object per line"))
+      return
+    }
+    if request.op == .metrics {
+      daemon.loop.execute { client.send(ManagerResponse(ok: true, metrics: self.daemon.metrics())) }
       return
     }
     daemon.loop.execute { self.daemon.clientRequest(request, from: client) }

@@ -16,10 +16,11 @@ struct Swpacemakerd: ParsableCommand {
   @Option(help: "swcorosync's control socket.") var corosyncSocket = "/run/swpcs/swcorosync.sock"
   @Option(help: "This daemon's control socket.") var socket = "/run/swpcs/swpcs.sock"
   @Option(help: "Directory of the stored configuration versions.") var stateDir = "/var/lib/swpcs/cib"
-  @Flag(help: "Log debug detail.") var debug = false
+  @Flag(help: "Log debug detail (also: debug = true in the [cluster] section of the configuration).")
+  var debug = false
 
   func run() throws {
-    DaemonLogging.bootstrap(debug: debug)
+    DaemonLogging.bootstrap(debug: debug || ResourceManagerDaemon.debugLogging(clusterConfig: config))
     let paths = ManagerPaths(
       clusterConfig: config, corosyncSocket: corosyncSocket, socket: socket, storeDirectory: stateDir)
     do {

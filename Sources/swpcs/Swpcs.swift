@@ -24,7 +24,7 @@ struct Swpcs: ParsableCommand {
     version: swpcsVersion,
     subcommands: [
       Status.self, Cluster.self, Resource.self, Constraint.self, Node.self, Property.self, Quorum.self,
-      Config.self, Stonith.self, Simulate.self,
+      Config.self, Stonith.self, Simulate.self, Metrics.self,
     ])
 
   /// Takes pcs's global `-f FILE` out of the arguments, then parses; usage errors are one line.

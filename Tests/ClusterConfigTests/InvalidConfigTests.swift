@@ -34,10 +34,10 @@ private let invalidCases: [InvalidCase] = [
     "cluster.conf:1: name: required key missing in [cluster]"),
   InvalidCase(
     "an unknown section is rejected", cluster("[totem]", "token = 1000"),
-    "cluster.conf:3: unknown section [totem]; expected [cluster], [quorum] or [node NAME]"),
+    "cluster.conf:3: unknown section [totem]; expected [cluster], [quorum], [metrics] or [node NAME]"),
   InvalidCase(
     "an unterminated section header is rejected", ["[cluster", "name = demo"],
-    "cluster.conf:1: malformed section header; expected [cluster], [quorum] or [node NAME]"),
+    "cluster.conf:1: malformed section header; expected [cluster], [quorum], [metrics] or [node NAME]"),
   InvalidCase(
     "a second [cluster] section is rejected", cluster("[cluster]", "port = 1"),
     "cluster.conf:3: duplicate section [cluster] (first on line 1)"),
@@ -225,6 +225,40 @@ private let invalidCases: [InvalidCase] = [
   InvalidCase(
     "a tie-breaker list must not repeat an id", cluster("[quorum]", "auto_tie_breaker_node = 2 1 2"),
     "cluster.conf:4: auto_tie_breaker_node: node id 2 is listed twice"),
+  // [metrics]
+  InvalidCase(
+    "a second [metrics] section is rejected", cluster("[metrics]", "[metrics]"),
+    "cluster.conf:4: duplicate section [metrics] (first on line 3)"),
+  InvalidCase(
+    "an unknown key in [metrics] is rejected", cluster("[metrics]", "port = 9664"),
+    "cluster.conf:4: port: unknown key in [metrics]"),
+  InvalidCase(
+    "a listen address without a port is rejected", cluster("[metrics]", "listen = 127.0.0.1"),
+    "cluster.conf:4: listen: must be ADDRESS:PORT with an IP address and a port 1-65535 (examples: 127.0.0.1:9664, [::1]:9664)"
+  ),
+  InvalidCase(
+    "a host name is not a listen address", cluster("[metrics]", "listen = localhost:9664"),
+    "cluster.conf:4: listen: \"localhost\" is not an IPv4 or IPv6 address; must be ADDRESS:PORT with an IP address and a port 1-65535 (examples: 127.0.0.1:9664, [::1]:9664)"
+  ),
+  InvalidCase(
+    "port 0 is out of range", cluster("[metrics]", "listen = 0.0.0.0:0"),
+    "cluster.conf:4: listen: must be ADDRESS:PORT with an IP address and a port 1-65535 (examples: 127.0.0.1:9664, [::1]:9664)"
+  ),
+  InvalidCase(
+    "a port above 65535 is out of range", cluster("[metrics]", "listen = 0.0.0.0:65536"),
+    "cluster.conf:4: listen: must be ADDRESS:PORT with an IP address and a port 1-65535 (examples: 127.0.0.1:9664, [::1]:9664)"
+  ),
+  InvalidCase(
+    "an IPv6 listen address needs brackets", cluster("[metrics]", "listen = ::1:9664"),
+    "cluster.conf:4: listen: must be ADDRESS:PORT with an IP address and a port 1-65535 (examples: 127.0.0.1:9664, [::1]:9664)"
+  ),
+  InvalidCase(
+    "an IPv4 address in brackets is rejected", cluster("[metrics]", "listen = [127.0.0.1]:9664"),
+    "cluster.conf:4: listen: must be ADDRESS:PORT with an IP address and a port 1-65535 (examples: 127.0.0.1:9664, [::1]:9664)"
+  ),
+  InvalidCase(
+    "an empty listen value is rejected", cluster("[metrics]", "listen ="),
+    "cluster.conf:4: listen: missing value"),
 ]
 
 @Suite("Rejecting invalid files")

@@ -198,4 +198,21 @@ struct ConfigErrorTests {
       try ClusterConfiguration.parse("", fileName: "/etc/swpcs/cluster.conf")
     }
   }
+
+  @Test func metricsListenIsOffByDefault() throws {
+    #expect(try parseLines(minimalLines).metricsListen == nil)
+  }
+
+  @Test(arguments: [
+    ("127.0.0.1:9664", MetricsListen(host: "127.0.0.1", port: 9664)),
+    ("0.0.0.0:1", MetricsListen(host: "0.0.0.0", port: 1)),
+    ("[::1]:9664", MetricsListen(host: "::1", port: 9664)),
+    ("[::]:9664", MetricsListen(host: "::", port: 9664)),
+    ("[2001:db8::7]:65535", MetricsListen(host: "2001:db8::7", port: 65535)),
+  ])
+  func metricsListenAddressesAreAccepted(text: String, listen: MetricsListen) throws {
+    let config = try parseLines(minimalLines + ["[metrics]", "listen = \(text)"])
+    #expect(config.metricsListen == listen)
+    #expect(config.metricsListen?.description == text)
+  }
 }

@@ -31,6 +31,12 @@ private let roundTripConfigurations: [ClusterConfiguration] = [
       NodeEntry(name: "big", id: NodeId(1), addresses: ["::1"], votes: 2),
       NodeEntry(name: "small", id: NodeId(65535), addresses: ["::2"], votes: 0),
     ]),
+  ClusterConfiguration(
+    clusterName: "scraped", nodes: [NodeEntry(name: "n1", id: NodeId(1), addresses: ["192.0.2.1"])],
+    metricsListen: MetricsListen(host: "0.0.0.0", port: 9664)),
+  ClusterConfiguration(
+    clusterName: "scraped6", nodes: [NodeEntry(name: "n1", id: NodeId(1), addresses: ["2001:db8::1"])],
+    metricsListen: MetricsListen(host: "2001:db8::1", port: 65535)),
 ]
 
 @Suite("Rendering")

@@ -242,8 +242,8 @@ def test_group_of_ip_and_web_moves_as_one_in_order(fresh):
         started_on(fresh, "gip")), 20, "group moved")
     node = fresh.node(int(new[1:]))
     log = node.run(["journalctl", "-u", "swpacemaker", "-o", "cat", "--no-pager"]).stdout
-    ip_at = log.rfind("start gip: rc=0")
-    web_at = log.rfind("start gweb: rc=0")
+    ip_at = log.rfind(f"start gip on {new}: ok, rc=0")
+    web_at = log.rfind(f"start gweb on {new}: ok, rc=0")
     assert 0 <= ip_at < web_at, "the IP starts before the web server on the new node"
 
 

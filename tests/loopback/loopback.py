@@ -193,6 +193,8 @@ class Manager:
         self.dir = daemon.dir
         self.proc = None
         self.log = self.dir / "swpacemakerd.log"
+        # Another cluster.conf for this node's swpacemakerd only (e.g. its own [metrics] listen).
+        self.conf = None
         (self.dir / "rsctmp").mkdir(parents=True, exist_ok=True)
 
     @property
@@ -203,7 +205,7 @@ class Manager:
         self.logf = open(self.log, "ab")
         env = dict(os.environ, HA_RSCTMP=str(self.dir / "rsctmp"))
         self.proc = subprocess.Popen(
-            [str(BIN / "swpacemakerd"), "--config", str(self.daemon.cluster.conf), "--node", self.name,
+            [str(BIN / "swpacemakerd"), "--config", str(self.conf or self.daemon.cluster.conf), "--node", self.name,
              "--corosync-socket", self.daemon.socket, "--socket", self.socket,
              "--state-dir", str(self.dir / "cib")],
             stdout=self.logf, stderr=subprocess.STDOUT, env=env)
