@@ -97,7 +97,7 @@ def test_resource_update_meta_ops(cl):
     log = cl.managers[node].log
 
     def starts():
-        return log.read_text(errors="replace").count("start d1: rc=0")
+        return len(re.findall(r"^<\d>start d1 on \S+: ok, rc=0", log.read_text(errors="replace"), re.M))
 
     before = starts()
     ok(n1, "resource", "update", "d1", "fake=2", "op", "monitor", "interval=20s")
@@ -158,15 +158,16 @@ def test_restart_cleanup_refresh_failcount(cl):
     settle(cl)
     before = where(n1, "d2")
 
-    def count(text):
-        return sum(m.log.read_text(errors="replace").count(text) for m in cl.managers.values())
+    def count(pattern):
+        return sum(len(re.findall(pattern, m.log.read_text(errors="replace"), re.M)) for m in cl.managers.values())
 
-    probes, starts = count("monitor d2: rc="), count("start d2: rc=0")
+    probe, start = r"^<\d>probe d2 on \S+: ", r"^<\d>start d2 on \S+: ok, rc=0"
+    probes, starts = count(probe), count(start)
     assert "Refreshed (probing again) d2" in ok(n1, "resource", "refresh", "d2")
     # Every node probes d2 again (where it runs too); it is found running and left there.
-    cl.wait_for(lambda: count("monitor d2: rc=") >= probes + len(cl.managers), timeout=30, what="d2 re-probed")
+    cl.wait_for(lambda: count(probe) >= probes + len(cl.managers), timeout=30, what="d2 re-probed")
     settle(cl)
-    assert where(n1, "d2") == before and count("start d2: rc=0") == starts
+    assert where(n1, "d2") == before and count(start) == starts
     assert "Refreshed (probing again) all resources" in ok(n1, "resource", "refresh")
     assert "No failcounts" in ok(n1, "resource", "failcount", "show")
 
