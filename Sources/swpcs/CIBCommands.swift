@@ -90,6 +90,7 @@ extension Swpcs.Config {
 extension Swpcs {
   struct Simulate: ParsableCommand {
     static let configuration = CommandConfiguration(
+      commandName: "simulate",
       abstract: "Show what the scheduler would do, as crm_simulate -S does.",
       discussion: """
         With -x, the cluster is read from a Pacemaker CIB (configuration and status: operation \

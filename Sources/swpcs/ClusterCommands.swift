@@ -13,6 +13,7 @@ import Wire
 extension Swpcs {
   struct Cluster: ParsableCommand {
     static let configuration = CommandConfiguration(
+      commandName: "cluster",
       abstract: "Set up, join, start, stop and remove the cluster on its nodes.",
       subcommands: [
         Setup.self, Join.self, Start.self, Stop.self, Enable.self, Disable.self, Destroy.self,
@@ -116,6 +117,7 @@ func validated(_ configuration: ClusterConfiguration) -> ClusterConfiguration {
 extension Swpcs.Cluster {
   struct Setup: ParsableCommand {
     static let configuration = CommandConfiguration(
+      commandName: "setup",
       abstract: "Create a cluster: NAME NODE [addr=ADDR]... (every node), writes cluster.conf and authkey.",
       discussion: """
         Run on the first node. Prints a 'swpcs cluster join TOKEN' command to run on the other nodes: \
@@ -157,6 +159,7 @@ extension Swpcs.Cluster {
 
   struct Join: ParsableCommand {
     static let configuration = CommandConfiguration(
+      commandName: "join",
       abstract: "Join a cluster with the token 'swpcs cluster setup' or 'cluster node add' printed.",
       discussion: """
         Asks the node that made the token (its swpcs-admin service, UDP port 5403) for cluster.conf and \
@@ -212,6 +215,7 @@ extension Swpcs.Cluster {
 
   struct Start: ParsableCommand {
     static let configuration = CommandConfiguration(
+      commandName: "start",
       abstract: "Start swcorosync and swpacemakerd on this node, the given nodes or --all.",
       discussion:
         "Other nodes are reached through their swpcs-admin service (UDP port 5403, sealed with the authkey).")
@@ -226,6 +230,7 @@ extension Swpcs.Cluster {
 
   struct Stop: ParsableCommand {
     static let configuration = CommandConfiguration(
+      commandName: "stop",
       abstract:
         "Stop swpacemakerd (moving resources away), then swcorosync, on this node, the given nodes or --all.",
       discussion: "Refuses when the remaining nodes would lose quorum, unless --force.")
@@ -251,6 +256,7 @@ extension Swpcs.Cluster {
 
   struct Enable: ParsableCommand {
     static let configuration = CommandConfiguration(
+      commandName: "enable",
       abstract: "Start the cluster on boot on this node, the given nodes or --all.")
     @Argument(help: "Nodes (default: this node).") var nodes: [String] = []
     @Flag(help: "All nodes.") var all = false
@@ -263,6 +269,7 @@ extension Swpcs.Cluster {
 
   struct Disable: ParsableCommand {
     static let configuration = CommandConfiguration(
+      commandName: "disable",
       abstract: "Do not start the cluster on boot on this node, the given nodes or --all.")
     @Argument(help: "Nodes (default: this node).") var nodes: [String] = []
     @Flag(help: "All nodes.") var all = false
@@ -275,6 +282,7 @@ extension Swpcs.Cluster {
 
   struct Destroy: ParsableCommand {
     static let configuration = CommandConfiguration(
+      commandName: "destroy",
       abstract: "Stop the cluster on this node and delete its configuration, key and stored state.")
     @Flag(help: "Confirm: this cannot be undone.") var yes = false
     func run() throws {
@@ -301,6 +309,7 @@ extension Swpcs.Cluster {
 
     struct Add: ParsableCommand {
       static let configuration = CommandConfiguration(
+        commandName: "add",
         abstract:
           "NODE [addr=ADDR]...: adds the node to cluster.conf on every node and prints its join command.",
         discussion: """
@@ -344,6 +353,7 @@ extension Swpcs.Cluster {
 
     struct Remove: ParsableCommand {
       static let configuration = CommandConfiguration(
+        commandName: "remove",
         abstract: "NODE: removes it from cluster.conf on every remaining node.")
       @Argument var node: String
       @Flag(help: "Remove it even while it is a member.") var force = false

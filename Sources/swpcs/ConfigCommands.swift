@@ -8,6 +8,7 @@ extension Swpcs {
   /// list below (import-cib / export-cib come from the CIB compatibility commands).
   struct Config: ParsableCommand {
     static let configuration = CommandConfiguration(
+      commandName: "config",
       abstract: "Show, back up and restore the whole configuration.",
       subcommands: [Show.self, Backup.self, Restore.self, ImportCIB.self, ExportCIB.self],
       defaultSubcommand: Show.self)
@@ -17,6 +18,7 @@ extension Swpcs {
 extension Swpcs.Config {
   struct Show: ParsableCommand {
     static let configuration = CommandConfiguration(
+      commandName: "show",
       abstract: "Show the whole configuration: properties, defaults, resources, constraints, nodes.")
     @OptionGroup var global: GlobalOptions
     func run() throws {
@@ -30,6 +32,7 @@ extension Swpcs.Config {
 
   struct Backup: ParsableCommand {
     static let configuration = CommandConfiguration(
+      commandName: "backup",
       abstract: "Write the configuration to FILE (JSON; restore with: swpcs config restore FILE).")
     @Argument(help: "The backup file to write.") var file: String
     func run() throws {
@@ -45,6 +48,7 @@ extension Swpcs.Config {
 
   struct Restore: ParsableCommand {
     static let configuration = CommandConfiguration(
+      commandName: "restore",
       abstract: "Replace the cluster configuration with the one in FILE (from config backup or -f).")
     @Argument(help: "A file written by: swpcs config backup FILE.") var file: String
     func run() throws {

@@ -8,6 +8,7 @@ extension Swpcs {
   /// `swpcs metrics`: both daemons' counters in the Prometheus text format (or JSON).
   struct Metrics: ParsableCommand {
     static let configuration = CommandConfiguration(
+      commandName: "metrics",
       abstract: "This node's metrics in the Prometheus text exposition format (both daemons, merged).",
       discussion: """
         Asks swcorosync and swpacemakerd for their counters over their control sockets. A daemon that \

@@ -5,6 +5,7 @@ import ResourceModel
 extension Swpcs {
   struct Node: ParsableCommand {
     static let configuration = CommandConfiguration(
+      commandName: "node",
       abstract: "Put nodes into standby or maintenance, and set node attributes.",
       subcommands: [
         Standby.self, Unstandby.self, Maintenance.self, Unmaintenance.self, AttributeCommand.self,
@@ -34,23 +35,27 @@ func setNodeAttribute(_ what: String, _ selection: NodeSelection, name: String, 
 extension Swpcs.Node {
   struct Standby: ParsableCommand {
     static let configuration = CommandConfiguration(
+      commandName: "standby",
       abstract: "Move resources off the nodes and keep them off.")
     @OptionGroup var selection: NodeSelection
     func run() throws { setNodeAttribute("node standby", selection, name: "standby", value: "on") }
   }
   struct Unstandby: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Let the nodes run resources again.")
+    static let configuration = CommandConfiguration(
+      commandName: "unstandby", abstract: "Let the nodes run resources again.")
     @OptionGroup var selection: NodeSelection
     func run() throws { setNodeAttribute("node unstandby", selection, name: "standby", value: nil) }
   }
   struct Maintenance: ParsableCommand {
     static let configuration = CommandConfiguration(
+      commandName: "maintenance",
       abstract: "Stop managing resources on the nodes (they keep running).")
     @OptionGroup var selection: NodeSelection
     func run() throws { setNodeAttribute("node maintenance", selection, name: "maintenance", value: "on") }
   }
   struct Unmaintenance: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Manage resources on the nodes again.")
+    static let configuration = CommandConfiguration(
+      commandName: "unmaintenance", abstract: "Manage resources on the nodes again.")
     @OptionGroup var selection: NodeSelection
     func run() throws { setNodeAttribute("node unmaintenance", selection, name: "maintenance", value: nil) }
   }
@@ -84,6 +89,7 @@ extension Swpcs.Node {
 extension Swpcs {
   struct Property: ParsableCommand {
     static let configuration = CommandConfiguration(
+      commandName: "property",
       abstract: "Cluster properties (Pacemaker names; stonith-enabled = fencing-enabled).",
       subcommands: [Config.self, Set.self, Unset.self], defaultSubcommand: Config.self)
   }
@@ -91,7 +97,7 @@ extension Swpcs {
 
 extension Swpcs.Property {
   struct Set: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "NAME=VALUE...")
+    static let configuration = CommandConfiguration(commandName: "set", abstract: "NAME=VALUE...")
     @Argument var pairs: [String]
     func run() throws {
       let values = parsePairs(pairs, context: "property set")
@@ -101,7 +107,7 @@ extension Swpcs.Property {
     }
   }
   struct Unset: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "NAME...")
+    static let configuration = CommandConfiguration(commandName: "unset", abstract: "NAME...")
     @Argument var names: [String]
     func run() throws {
       editConfiguration("property unset") { config, _ throws(ConfigEditError) in
@@ -111,6 +117,7 @@ extension Swpcs.Property {
   }
   struct Config: ParsableCommand {
     static let configuration = CommandConfiguration(
+      commandName: "config",
       abstract: "Show the properties that are set (--all: with defaults; --defaults: defaults only).")
     @OptionGroup var global: GlobalOptions
     @Flag(help: "Every known property, set or default.") var all = false
@@ -134,6 +141,7 @@ extension Swpcs.Property {
 extension Swpcs {
   struct Constraint: ParsableCommand {
     static let configuration = CommandConfiguration(
+      commandName: "constraint",
       abstract: "Location, colocation and order constraints.",
       subcommands: [Config.self, Location.self, Colocation.self, Order.self, Delete.self, Ref.self],
       defaultSubcommand: Config.self)
@@ -142,7 +150,8 @@ extension Swpcs {
 
 extension Swpcs.Constraint {
   struct Location: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "RESOURCE prefers|avoids NODE[=SCORE]...")
+    static let configuration = CommandConfiguration(
+      commandName: "location", abstract: "RESOURCE prefers|avoids NODE[=SCORE]...")
     @Argument var resource: String
     @Argument var verb: String
     @Argument var nodes: [String]
@@ -171,7 +180,8 @@ extension Swpcs.Constraint {
     }
   }
   struct Colocation: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "add A with B [SCORE|score=SCORE]")
+    static let configuration = CommandConfiguration(
+      commandName: "colocation", abstract: "add A with B [SCORE|score=SCORE]")
     @Argument var words: [String]
     func run() throws {
       guard words.count >= 4, words[0] == "add", words[2] == "with" else {
@@ -192,6 +202,7 @@ extension Swpcs.Constraint {
   }
   struct Order: ParsableCommand {
     static let configuration = CommandConfiguration(
+      commandName: "order",
       abstract: "[ACTION] A then [ACTION] B [kind=K] [symmetrical=B]")
     @Argument var words: [String]
     func run() throws {
@@ -232,7 +243,8 @@ extension Swpcs.Constraint {
     }
   }
   struct Ref: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "The constraints that name a resource.")
+    static let configuration = CommandConfiguration(
+      commandName: "ref", abstract: "The constraints that name a resource.")
     @Argument(help: "Resource ids.") var ids: [String]
     func run() throws {
       let config = managerStatus().config
@@ -248,7 +260,8 @@ extension Swpcs.Constraint {
     }
   }
   struct Delete: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Delete constraints by id.")
+    static let configuration = CommandConfiguration(
+      commandName: "delete", abstract: "Delete constraints by id.")
     @Argument var ids: [String]
     func run() throws {
       editConfiguration("constraint delete") { config, _ throws(ConfigEditError) in
@@ -257,7 +270,7 @@ extension Swpcs.Constraint {
     }
   }
   struct Config: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Show constraints.")
+    static let configuration = CommandConfiguration(commandName: "config", abstract: "Show constraints.")
     @OptionGroup var global: GlobalOptions
     func run() throws {
       let c = managerStatus().config.constraints

@@ -6,6 +6,7 @@ import Foundation
 extension Swpcs {
   struct Quorum: ParsableCommand {
     static let configuration = CommandConfiguration(
+      commandName: "quorum",
       abstract: "Show and change quorum (votequorum semantics).",
       subcommands: [Status.self, Config.self, Update.self, ExpectedVotes.self, Unblock.self],
       defaultSubcommand: Status.self)
@@ -15,6 +16,7 @@ extension Swpcs {
 extension Swpcs.Quorum {
   struct Status: ParsableCommand {
     static let configuration = CommandConfiguration(
+      commandName: "status",
       abstract:
         "Quorum and membership, as corosync-quorumtool -s shows them. Exit 0 quorate, 2 not quorate, 1 error."
     )
@@ -32,7 +34,8 @@ extension Swpcs.Quorum {
   }
 
   struct Config: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "The [quorum] options of cluster.conf.")
+    static let configuration = CommandConfiguration(
+      commandName: "config", abstract: "The [quorum] options of cluster.conf.")
     @OptionGroup var global: GlobalOptions
     func run() throws {
       let options = QuorumSection.options(ClusterFiles.load().rendered())
@@ -48,6 +51,7 @@ extension Swpcs.Quorum {
 
   struct Update: ParsableCommand {
     static let configuration = CommandConfiguration(
+      commandName: "update",
       abstract: "Change [quorum] options in this node's cluster.conf: NAME=VALUE... (empty value removes).",
       discussion: "Copy the file to every node and restart swcorosync to apply; --force while it runs.")
     @Argument(
@@ -87,6 +91,7 @@ extension Swpcs.Quorum {
 
   struct Unblock: ParsableCommand {
     static let configuration = CommandConfiguration(
+      commandName: "unblock",
       abstract: "Cancel waiting for all nodes (wait_for_all) — only when the missing nodes are surely down.")
     @Flag(help: "Do not ask for confirmation.") var force = false
     @OptionGroup var global: GlobalOptions

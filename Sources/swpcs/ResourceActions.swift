@@ -7,6 +7,7 @@ import Scheduler
 extension Swpcs.Resource {
   struct Update: ParsableCommand {
     static let configuration = CommandConfiguration(
+      commandName: "update",
       abstract: "Change a resource: ID [NAME=VALUE...] [op ACTION NAME=VALUE...]... [meta NAME=VALUE...]",
       discussion: "An empty value removes an attribute; an op replaces the operations of that action.")
     @Argument(help: "Resource id.") var id: String
@@ -23,11 +24,13 @@ extension Swpcs.Resource {
 
   struct Op: ParsableCommand {
     static let configuration = CommandConfiguration(
+      commandName: "op",
       abstract: "Add and delete operations; operation defaults.",
       subcommands: [Add.self, Delete.self, Defaults.self])
 
     struct Add: ParsableCommand {
-      static let configuration = CommandConfiguration(abstract: "ID ACTION [interval=...] [timeout=...] ...")
+      static let configuration = CommandConfiguration(
+        commandName: "add", abstract: "ID ACTION [interval=...] [timeout=...] ...")
       @Argument(help: "Resource id.") var id: String
       @Argument(help: "Operation: monitor, start, stop, promote, demote, ...") var action: String
       @Argument(help: "Operation options NAME=VALUE.") var options: [String] = []
@@ -42,7 +45,8 @@ extension Swpcs.Resource {
     }
 
     struct Delete: ParsableCommand {
-      static let configuration = CommandConfiguration(abstract: "ID ACTION [interval=...]")
+      static let configuration = CommandConfiguration(
+        commandName: "delete", abstract: "ID ACTION [interval=...]")
       @Argument(help: "Resource id.") var id: String
       @Argument(help: "Operation name or operation id.") var action: String
       @Argument(help: "interval=DURATION to pick one of several.") var options: [String] = []
@@ -60,6 +64,7 @@ extension Swpcs.Resource {
 
     struct Defaults: ParsableCommand {
       static let configuration = CommandConfiguration(
+        commandName: "defaults",
         abstract: "Show or update operation defaults (op_defaults).",
         subcommands: [DefaultsShow.self, DefaultsUpdate.self], defaultSubcommand: DefaultsShow.self)
       struct DefaultsShow: ParsableCommand {
@@ -83,6 +88,7 @@ extension Swpcs.Resource {
 
   struct Defaults: ParsableCommand {
     static let configuration = CommandConfiguration(
+      commandName: "defaults",
       abstract: "Show or update resource defaults (rsc_defaults: resource-stickiness, ...).",
       subcommands: [DefaultsShow.self, DefaultsUpdate.self], defaultSubcommand: DefaultsShow.self)
     struct DefaultsShow: ParsableCommand {
@@ -106,6 +112,7 @@ extension Swpcs.Resource {
 
   struct Move: ParsableCommand {
     static let configuration = CommandConfiguration(
+      commandName: "move",
       abstract: "Move a resource to NODE (or off its current node), then remove the move constraint.",
       discussion: """
         As in pcs 0.11, the temporary constraint (cli-prefer-ID, or cli-ban-ID-on-NODE without NODE) is \
@@ -162,6 +169,7 @@ extension Swpcs.Resource {
 
   struct Ban: ParsableCommand {
     static let configuration = CommandConfiguration(
+      commandName: "ban",
       abstract: "Keep a resource off NODE (default: its current node) until: swpcs resource clear ID.")
     @Argument(help: "Resource id.") var id: String
     @Argument(help: "Node (default: where it runs now).") var node: String?
@@ -178,6 +186,7 @@ extension Swpcs.Resource {
 
   struct Clear: ParsableCommand {
     static let configuration = CommandConfiguration(
+      commandName: "clear",
       abstract: "Remove the constraints move and ban created: ID [NODE].")
     @Argument(help: "Resource id.") var id: String
     @Argument(help: "Only the constraints for this node.") var node: String?
@@ -193,7 +202,8 @@ extension Swpcs.Resource {
   }
 
   struct Restart: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Stop a resource, then start it again.")
+    static let configuration = CommandConfiguration(
+      commandName: "restart", abstract: "Stop a resource, then start it again.")
     @Argument(help: "Resource id.") var id: String
     @Option(help: "Seconds to wait for each step.") var wait = 60
     func run() throws {
@@ -221,6 +231,7 @@ extension Swpcs.Resource {
 
   struct Refresh: ParsableCommand {
     static let configuration = CommandConfiguration(
+      commandName: "refresh",
       abstract:
         "Forget the recorded state and failures of running instances too, so all are probed again: [ID] [node=NODE]."
     )
@@ -229,7 +240,8 @@ extension Swpcs.Resource {
   }
 
   struct Manage: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Let the cluster manage the resources again.")
+    static let configuration = CommandConfiguration(
+      commandName: "manage", abstract: "Let the cluster manage the resources again.")
     @Argument(help: "Resource ids.") var ids: [String]
     func run() throws {
       editConfiguration("resource manage") { config, _ throws(ConfigEditError) in
@@ -240,6 +252,7 @@ extension Swpcs.Resource {
 
   struct Unmanage: ParsableCommand {
     static let configuration = CommandConfiguration(
+      commandName: "unmanage",
       abstract: "Stop managing the resources (they are neither started nor stopped).")
     @Argument(help: "Resource ids.") var ids: [String]
     func run() throws {
@@ -254,7 +267,8 @@ extension Swpcs.Resource {
       commandName: "group", abstract: "Put resources into groups and take them out.",
       subcommands: [Add.self, Remove.self, List.self], defaultSubcommand: List.self)
     struct Add: ParsableCommand {
-      static let configuration = CommandConfiguration(abstract: "GROUP RESOURCE... (group created if needed)")
+      static let configuration = CommandConfiguration(
+        commandName: "add", abstract: "GROUP RESOURCE... (group created if needed)")
       @Argument var group: String
       @Argument var resources: [String]
       func run() throws {
@@ -265,6 +279,7 @@ extension Swpcs.Resource {
     }
     struct Remove: ParsableCommand {
       static let configuration = CommandConfiguration(
+        commandName: "remove",
         abstract: "GROUP [RESOURCE...] (all members, removing the group, when none are named)")
       @Argument var group: String
       @Argument var resources: [String] = []
@@ -275,7 +290,8 @@ extension Swpcs.Resource {
       }
     }
     struct List: ParsableCommand {
-      static let configuration = CommandConfiguration(abstract: "Groups and their members.")
+      static let configuration = CommandConfiguration(
+        commandName: "list", abstract: "Groups and their members.")
       @OptionGroup var global: GlobalOptions
       func run() throws {
         var groups: [String: [String]] = [:]
@@ -292,7 +308,8 @@ extension Swpcs.Resource {
   }
 
   struct Standards: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "The resource agent standards swpcs runs.")
+    static let configuration = CommandConfiguration(
+      commandName: "standards", abstract: "The resource agent standards swpcs runs.")
     func run() throws {
       for standard in ["ocf", "systemd", "service", "lsb", "stonith"] { print(standard) }
     }
@@ -300,6 +317,7 @@ extension Swpcs.Resource {
 
   struct Agents: ParsableCommand {
     static let configuration = CommandConfiguration(
+      commandName: "agents",
       abstract: "Installed agents: [ocf[:PROVIDER] | systemd | service | lsb].")
     @Argument(help: "Standard (and OCF provider) to list.") var standard: String?
     @OptionGroup var global: GlobalOptions
@@ -314,6 +332,7 @@ extension Swpcs.Resource {
 
   struct Describe: ParsableCommand {
     static let configuration = CommandConfiguration(
+      commandName: "describe",
       abstract: "An agent's parameters: OCF meta-data XML, or a systemd unit's description.")
     @Argument(help: "ocf:PROVIDER:TYPE, systemd:UNIT, service:NAME.") var agent: String
     func run() throws {

@@ -6,6 +6,7 @@ import ResourceModel
 extension Swpcs {
   struct Resource: ParsableCommand {
     static let configuration = CommandConfiguration(
+      commandName: "resource",
       abstract: "Create, change and inspect resources.",
       subcommands: [
         Status.self, Config.self, Create.self, Delete.self, Update.self, Meta.self, Op.self, Enable.self,
@@ -20,6 +21,7 @@ extension Swpcs {
 extension Swpcs.Resource {
   struct Create: ParsableCommand {
     static let configuration = CommandConfiguration(
+      commandName: "create",
       abstract:
         "Create a resource: ID AGENT [NAME=VALUE...] [op ACTION NAME=VALUE...]... [meta NAME=VALUE...]",
       discussion: """
@@ -52,6 +54,7 @@ extension Swpcs.Resource {
 
   struct Delete: ParsableCommand {
     static let configuration = CommandConfiguration(
+      commandName: "delete",
       abstract: "Delete a resource (stopping it first) and its constraints.")
     @Argument var id: String
     func run() throws {
@@ -63,6 +66,7 @@ extension Swpcs.Resource {
 
   struct Enable: ParsableCommand {
     static let configuration = CommandConfiguration(
+      commandName: "enable",
       abstract: "Allow resources to start (removes target-role).")
     @Argument(help: "Resource ids.") var ids: [String]
     func run() throws {
@@ -74,6 +78,7 @@ extension Swpcs.Resource {
 
   struct Disable: ParsableCommand {
     static let configuration = CommandConfiguration(
+      commandName: "disable",
       abstract: "Stop resources and keep them stopped (target-role=Stopped).")
     @Argument var ids: [String]
     func run() throws {
@@ -85,6 +90,7 @@ extension Swpcs.Resource {
 
   struct Meta: ParsableCommand {
     static let configuration = CommandConfiguration(
+      commandName: "meta",
       abstract: "Set meta attributes: ID NAME=VALUE... (empty value removes).")
     @Argument var id: String
     @Argument var pairs: [String]
@@ -97,7 +103,8 @@ extension Swpcs.Resource {
   }
 
   struct Cleanup: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Forget failures: [ID] [node=NODE].")
+    static let configuration = CommandConfiguration(
+      commandName: "cleanup", abstract: "Forget failures: [ID] [node=NODE].")
     @Argument var args: [String] = []
     func run() throws {
       runCleanup(args, what: "resource cleanup")
@@ -105,7 +112,8 @@ extension Swpcs.Resource {
   }
 
   struct Failcount: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Show fail counts: show [ID] [NODE].")
+    static let configuration = CommandConfiguration(
+      commandName: "failcount", abstract: "Show fail counts: show [ID] [NODE].")
     @Argument var args: [String] = []
     func run() throws {
       var words = args
@@ -125,7 +133,8 @@ extension Swpcs.Resource {
   }
 
   struct Config: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Show the resource configuration.")
+    static let configuration = CommandConfiguration(
+      commandName: "config", abstract: "Show the resource configuration.")
     @OptionGroup var global: GlobalOptions
     func run() throws {
       let status = managerStatus()
@@ -137,7 +146,8 @@ extension Swpcs.Resource {
   }
 
   struct Status: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Show resources and where they run.")
+    static let configuration = CommandConfiguration(
+      commandName: "status", abstract: "Show resources and where they run.")
     @OptionGroup var global: GlobalOptions
     func run() throws {
       let status = managerStatus()

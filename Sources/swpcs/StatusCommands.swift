@@ -8,6 +8,7 @@ import ResourceModel
 extension Swpcs {
   struct Status: ParsableCommand {
     static let configuration = CommandConfiguration(
+      commandName: "status",
       abstract: "Cluster status in the pcs layout (--output json for scripts).",
       subcommands: [Full.self, Resources.self, Nodes.self, QuorumStatus.self, Wait.self],
       defaultSubcommand: Full.self)
@@ -31,7 +32,7 @@ extension Swpcs.Status {
     }
   }
   struct Resources: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Resources only.")
+    static let configuration = CommandConfiguration(commandName: "resources", abstract: "Resources only.")
     @OptionGroup var global: GlobalOptions
     func run() throws {
       let status = managerStatus()
@@ -42,7 +43,7 @@ extension Swpcs.Status {
     }
   }
   struct Nodes: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Nodes only.")
+    static let configuration = CommandConfiguration(commandName: "nodes", abstract: "Nodes only.")
     @OptionGroup var global: GlobalOptions
     func run() throws {
       let status = managerStatus()
@@ -57,6 +58,7 @@ extension Swpcs.Status {
   }
   struct Wait: ParsableCommand {
     static let configuration = CommandConfiguration(
+      commandName: "wait",
       abstract: "Wait until the cluster is idle (a DC, no transition running): [TIMEOUT]. Exit 2 on timeout.")
     @Argument(help: "Timeout (default 60s; 10, 10s, 2min).") var timeout: String?
     func run() throws {

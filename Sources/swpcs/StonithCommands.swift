@@ -9,6 +9,7 @@ extension Swpcs {
   /// fencing and confirmation, and the replicated fencing history — pcs's `stonith` commands.
   struct Stonith: ParsableCommand {
     static let configuration = CommandConfiguration(
+      commandName: "stonith",
       abstract: "Fencing devices, topology levels, fencing and its history.",
       subcommands: [
         Create.self, Delete.self, Update.self, Config.self, List.self, Describe.self, Enable.self,
@@ -58,6 +59,7 @@ func stonithDevice(_ config: ResourceConfiguration, _ id: String) -> Primitive {
 extension Swpcs.Stonith {
   struct Create: ParsableCommand {
     static let configuration = CommandConfiguration(
+      commandName: "create",
       abstract: "Create a fencing device: ID AGENT [NAME=VALUE...] [op monitor interval=...] [meta ...]",
       discussion: """
         AGENT is a fence agent of /usr/sbin (fence_ipmilan, or stonith:fence_ipmilan). Cluster \
@@ -93,6 +95,7 @@ extension Swpcs.Stonith {
 
   struct Delete: ParsableCommand {
     static let configuration = CommandConfiguration(
+      commandName: "delete",
       abstract: "Delete a fencing device (and the topology levels naming it).")
     @Argument var id: String
     func run() throws {
@@ -109,6 +112,7 @@ extension Swpcs.Stonith {
 
   struct Update: ParsableCommand {
     static let configuration = CommandConfiguration(
+      commandName: "update",
       abstract: "Change device parameters: ID NAME=VALUE... (an empty value removes the parameter).")
     @Argument var id: String
     @Argument var pairs: [String]
@@ -143,7 +147,8 @@ extension Swpcs.Stonith {
   }
 
   struct Config: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Show fencing devices and topology levels.")
+    static let configuration = CommandConfiguration(
+      commandName: "config", abstract: "Show fencing devices and topology levels.")
     @Argument var ids: [String] = []
     @OptionGroup var global: GlobalOptions
     func run() throws {
@@ -158,7 +163,8 @@ extension Swpcs.Stonith {
   }
 
   struct List: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "List the fence agents installed on this node.")
+    static let configuration = CommandConfiguration(
+      commandName: "list", abstract: "List the fence agents installed on this node.")
     @Argument var filter: String?
     func run() throws {
       let names =
@@ -171,6 +177,7 @@ extension Swpcs.Stonith {
 
   struct Describe: ParsableCommand {
     static let configuration = CommandConfiguration(
+      commandName: "describe",
       abstract: "Show a fence agent's parameters (from its metadata).")
     @Argument var agent: String
     @OptionGroup var global: GlobalOptions
@@ -185,7 +192,8 @@ extension Swpcs.Stonith {
   }
 
   struct Enable: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Allow fencing devices to be used.")
+    static let configuration = CommandConfiguration(
+      commandName: "enable", abstract: "Allow fencing devices to be used.")
     @Argument var ids: [String]
     func run() throws {
       editConfiguration("stonith enable") { config, _ throws(ConfigEditError) in
@@ -199,6 +207,7 @@ extension Swpcs.Stonith {
 
   struct Disable: ParsableCommand {
     static let configuration = CommandConfiguration(
+      commandName: "disable",
       abstract: "Stop fencing devices and keep the fencer from using them (target-role=Stopped).")
     @Argument var ids: [String]
     func run() throws {
@@ -213,6 +222,7 @@ extension Swpcs.Stonith {
 
   struct Cleanup: ParsableCommand {
     static let configuration = CommandConfiguration(
+      commandName: "cleanup",
       abstract: "Forget failures of fencing devices and of fencing (fencing-max-attempts starts over).")
     @Argument var id: String?
     func run() throws {
@@ -225,6 +235,7 @@ extension Swpcs.Stonith {
 
   struct Level: ParsableCommand {
     static let configuration = CommandConfiguration(
+      commandName: "level",
       abstract:
         "Fencing topology: add LEVEL NODE DEV[,DEV...] | remove LEVEL [NODE] | clear [NODE] | (list).",
       discussion: """
@@ -278,6 +289,7 @@ extension Swpcs.Stonith {
 
   struct Fence: ParsableCommand {
     static let configuration = CommandConfiguration(
+      commandName: "fence",
       abstract: "Fence a node now (reboot, or power it off with --off) and wait for the result.")
     @Argument var node: String
     @Flag(help: "Power the node off instead of rebooting it.") var off = false
@@ -291,6 +303,7 @@ extension Swpcs.Stonith {
 
   struct Confirm: ParsableCommand {
     static let configuration = CommandConfiguration(
+      commandName: "confirm",
       abstract: "Tell the cluster a node is down (you powered it off yourself): its resources are recovered.",
       discussion: """
         WARNING: if the node is not really down, its resources may then run twice (data corruption). \
@@ -309,7 +322,8 @@ extension Swpcs.Stonith {
   }
 
   struct History: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Show the fencing history [of NODE].")
+    static let configuration = CommandConfiguration(
+      commandName: "history", abstract: "Show the fencing history [of NODE].")
     @Argument var node: String?
     @OptionGroup var global: GlobalOptions
     func run() throws {
