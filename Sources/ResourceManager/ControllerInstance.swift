@@ -124,6 +124,8 @@ public struct ControllerInstance: Sendable {
     members = newMembers.sorted { id($0) < id($1) }
     self.quorate = quorate
     viewChangedAt = now
+    if fencer.startedAt == nil { fencer.startedAt = now }
+    noteSeen(newMembers)
     joined = []
     configVersions = [:]
     let fencing = fencingEnabled
@@ -136,8 +138,10 @@ public struct ControllerInstance: Sendable {
       } else {
         clearNode(node)
         if lost.contains(node) {
-          out.append(
-            .log(level: .warning, "node \(node) was lost; fencing is disabled, its resources are recovered"))
+          let why =
+            !fencing
+            ? "fencing is disabled" : fencedSinceJoin(node) ? "it was fenced" : "nothing was active there"
+          out.append(.log(level: .warning, "node \(node) was lost; \(why), its resources are recovered"))
         }
       }
       shuttingDown.remove(node)
@@ -172,6 +176,7 @@ public struct ControllerInstance: Sendable {
       guard members.contains(hello.node) else { break }
       joined.insert(hello.node)
       fencer.joinedAt[hello.node] = now
+      noteSeen([hello.node] + (hello.seen ?? []))
       out += mergeFenceHistory(hello.fenceHistory ?? [])
       for (node, resources) in hello.unclean ?? [:]
       where fencingEnabled && !members.contains(node)
@@ -432,7 +437,8 @@ public struct ControllerInstance: Sendable {
     for (resource, nodes) in projected.state.resources { if let s = nodes[me] { mine[resource] = s } }
     return Hello(
       node: me, configVersion: config.version, resources: mine, shuttingDown: shuttingDown.contains(me),
-      specs: specs.filter { mine[$0.key] != nil }, fenceHistory: fencer.history, unclean: uncleanNodes())
+      specs: specs.filter { mine[$0.key] != nil }, fenceHistory: fencer.history, unclean: uncleanNodes(),
+      seen: fencer.seen.sorted())
   }
 
   /// Non-members this replica holds UNCLEAN, with their resources (carried in hellos).
@@ -623,6 +629,12 @@ public struct ControllerInstance: Sendable {
       }
     }
     guard replanNeeded else { return out }
+    let startup = startupFencing(now: now)
+    out += startup.out
+    if startup.wait {
+      notes = startup.note.map { [$0] } ?? []
+      return out  // still needed: the next tick looks again
+    }
     replanNeeded = false
     state.quorate = quorate
     state.now = now / 1000
