@@ -438,7 +438,7 @@ public struct ControllerInstance: Sendable {
     return Hello(
       node: me, configVersion: config.version, resources: mine, shuttingDown: shuttingDown.contains(me),
       specs: specs.filter { mine[$0.key] != nil }, fenceHistory: fencer.history, unclean: uncleanNodes(),
-      seen: fencer.seen.sorted())
+      seen: fencer.seen.union(fencer.fencedAt.keys).sorted())
   }
 
   /// Non-members this replica holds UNCLEAN, with their resources (carried in hellos).

@@ -369,6 +369,24 @@ struct FencingTests {
     #expect(sim.runningOn("web").count == 1)
   }
 
+  @Test("startup-fencing: a restarted DC learns from hellos that a node which left cleanly was seen")
+  func restartedDCLearnsSeenNodes() {
+    var sim = fencedCluster()
+    sim.crash("n3")
+    sim.setView(["n1", "n2"], left: ["n3"])
+    sim.run(forMs: 3000)
+    sim.crash("n1")
+    sim.setView(["n2"], lost: ["n1"])
+    sim.run(forMs: 1000)
+    sim.start("n1")
+    sim.setView(["n1", "n2"])
+    sim.run(forMs: 5000)
+    #expect(sim.controller("n1")!.isDC)
+    #expect(!sim.controller("n1")!.snapshot().notes.contains { $0.contains("dc-deadtime") })
+    #expect(sim.fenceLog.allSatisfy { $0.target != "n3" })
+    #expect(sim.runningOn("web").count == 1)
+  }
+
   @Test("startup-fencing=false: resources start at once, the unseen node is not fenced")
   func startupFencingOff() {
     var sim = startupCluster(properties: ["startup-fencing": "false"])
