@@ -35,6 +35,8 @@ struct FencerState: Sendable {
   /// Nodes known to this replica since it started: members of its views, senders of hellos, the
   /// nodes other replicas saw, fenced nodes. The rest of the configured nodes are unseen.
   var seen: Set<String> = []
+  /// This replica's partition has had quorum (Pacemaker's no-quorum-panic, once it is lost).
+  var hadQuorum = false
   /// When this replica installed its first view (the start of its `dc-deadtime` wait).
   var startedAt: Int64?
   var counter = 0
@@ -155,6 +157,17 @@ extension ControllerInstance {
       }
       return (false, nil, out)
     }
+  }
+
+  /// The configuration as the scheduler must see it: `no-quorum-policy=fence` (`suicide`) fences
+  /// the partition only when it had quorum and lost it; a partition that never had quorum (a node
+  /// starting alone) falls back to `stop`, as Pacemaker's scheduler does without no-quorum-panic.
+  func schedulingConfiguration() -> ResourceConfiguration {
+    let policy = config.properties["no-quorum-policy"]?.lowercased()
+    guard !quorate, !fencer.hadQuorum, policy == "fence" || policy == "suicide" else { return config }
+    var copy = config
+    copy.properties["no-quorum-policy"] = "stop"
+    return copy
   }
 
   /// Nodes seen by the sender of a hello (and the sender itself).
@@ -286,6 +299,7 @@ extension ControllerInstance {
   /// Before scheduling: operations whose executor left or that overran their deadline fail.
   mutating func reapFenceOperations(now: Int64) -> [ControllerDirective] {
     fencer.now = now
+    if quorate { fencer.hadQuorum = true }
     guard isDC else {
       fencer.operations = [:]
       return []

@@ -639,7 +639,7 @@ public struct ControllerInstance: Sendable {
     state.quorate = quorate
     state.now = now / 1000
     for node in members where !joined.contains(node) { setMembership(node, .offline) }
-    let transition = Scheduler.schedule(config, state)
+    let transition = Scheduler.schedule(schedulingConfiguration(), state)
     notes = transition.notes
     guard !transition.actions.isEmpty else {
       lastSignature = []

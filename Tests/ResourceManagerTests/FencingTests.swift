@@ -396,6 +396,29 @@ struct FencingTests {
     #expect(sim.fenceLog.isEmpty)
   }
 
+  @Test("no-quorum-policy=suicide fences the partition only after it had quorum and lost it")
+  func suicideOnlyAfterQuorumLoss() {
+    var config = ResourceConfiguration()
+    config.properties["stonith-enabled"] = "true"
+    config.properties["no-quorum-policy"] = "suicide"
+    config.properties["startup-fencing"] = "false"
+    config.resources = [.primitive(fenceDevice("fence1"))]
+    var dc = ControllerInstance(
+      settings: ControllerSettings(localNode: "n1", nodeIds: ["n1": 1, "n2": 2, "n3": 3], joinWaitMs: 1000),
+      config: config)
+    let starting = dc.viewChanged(members: ["n1"], lost: [], left: [], quorate: false, now: 1000)
+    #expect(runAlone(&dc, starting, now: 1000).isEmpty, "a node starting alone never had quorum")
+    _ = dc.viewChanged(members: ["n1", "n2"], lost: [], left: [], quorate: true, now: 2000)
+    _ = dc.received(
+      .hello(Hello(node: "n2", configVersion: config.version, resources: [:], shuttingDown: false)),
+      from: "n2",
+      now: 2001)
+    let lost = dc.viewChanged(members: ["n1"], lost: ["n2"], left: [], quorate: false, now: 3000)
+    let requests = runAlone(&dc, lost, now: 3000)
+    #expect(requests.map(\.target) == ["n1"], "the partition that lost quorum fences itself")
+    #expect(requests.allSatisfy { $0.executor == "n1" }, "the only member fences itself")
+  }
+
   @Test("fencing-reaction: a node that learns it was fenced after it started reacts")
   func fencingReaction() {
     var config = ResourceConfiguration()
