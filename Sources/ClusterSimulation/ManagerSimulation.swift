@@ -30,6 +30,8 @@ public struct ManagerSimulation {
   public var actionDuration: Int64 = 50
   /// Services that refuse to start on a node.
   public var brokenStart: Set<[String]> = []
+  /// Services whose stop fails on a node (they keep running there): [resource, node].
+  public var brokenStop: Set<[String]> = []
   public private(set) var log: [String] = []
   /// Simulated fencing devices by id: what they do when asked to fence (see `FenceDeviceBehaviour`).
   public var fenceDevices: [String: FenceDeviceBehaviour] = [:]
@@ -192,7 +194,12 @@ public struct ManagerSimulation {
       } else {
         nodes[name]!.running.insert(spec.resource)
       }
-    case "stop": nodes[name]!.running.remove(spec.resource)
+    case "stop":
+      if brokenStop.contains([spec.resource, name]) {
+        rc = 1
+      } else {
+        nodes[name]!.running.remove(spec.resource)
+      }
     case "monitor": rc = nodes[name]!.running.contains(spec.resource) ? 0 : 7
     default: break
     }

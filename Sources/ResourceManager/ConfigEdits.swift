@@ -274,7 +274,7 @@ public enum ClusterPropertyNames {
     "maintenance-mode": "false", "start-failure-is-fatal": "true", "stop-all-resources": "false",
     "stonith-action": "reboot", "stonith-timeout": "60s", "cluster-recheck-interval": "15min",
     "priority-fencing-delay": "0", "startup-fencing": "true", "shutdown-escalation": "20min",
-    "stonith-max-attempts": "10", "fencing-reaction": "stop",
+    "stonith-max-attempts": "10", "fencing-reaction": "stop", "dc-deadtime": "20s",
   ]
   public static let known: [String: @Sendable (String) -> Bool] = [
     "stonith-enabled": isBool,
@@ -288,6 +288,7 @@ public enum ClusterPropertyNames {
     "cluster-recheck-interval": isDuration,
     "priority-fencing-delay": isDuration,
     "startup-fencing": isBool,
+    "dc-deadtime": isDuration,
     "shutdown-escalation": isDuration,
     "stonith-max-attempts": { (Int($0) ?? 0) > 0 },
     "fencing-reaction": { ["stop", "panic"].contains($0) },

@@ -32,6 +32,13 @@ struct FencerState: Sendable {
   var failures: [String: Int] = [:]
   var fencedAt: [String: Int64] = [:]
   var joinedAt: [String: Int64] = [:]
+  /// Nodes known to this replica since it started: members of its views, senders of hellos, the
+  /// nodes other replicas saw, fenced nodes. The rest of the configured nodes are unseen.
+  var seen: Set<String> = []
+  /// This replica's partition has had quorum (Pacemaker's no-quorum-panic, once it is lost).
+  var hadQuorum = false
+  /// When this replica installed its first view (the start of its `dc-deadtime` wait).
+  var startedAt: Int64?
   var counter = 0
   var reacted = false
   var now: Int64 = 0
@@ -117,6 +124,55 @@ extension ControllerInstance {
       ),
       .fenced(reaction: reaction),
     ]
+  }
+
+  /// `startup-fencing`, on the DC before it plans: marks the configured nodes nobody has seen
+  /// UNCLEAN once `dc-deadtime` is over (the scheduler then fences them before starting what could
+  /// be active there); until then, `wait` says to plan nothing yet.
+  mutating func startupFencing(now: Int64) -> (wait: Bool, note: String?, out: [ControllerDirective]) {
+    guard quorate, let startedAt = fencer.startedAt else { return (false, nil, []) }
+    let decision = FencingPolicy(config).startupFencing(
+      configured: Array(settings.nodeIds.keys), seen: fencer.seen.union(fencer.fencedAt.keys),
+      members: members,
+      fencingEnabled: fencingEnabled, hasDevice: hasFenceDevice, startedAtMs: startedAt, now: now)
+    switch decision {
+    case .nothing:
+      return (false, nil, [])
+    case .wait(let until, let nodes):
+      let note =
+        "waiting up to \((until - now + 999) / 1000) s (dc-deadtime) for \(nodes.joined(separator: ", ")) to appear: startup-fencing fences nodes never seen"
+      return (true, note, [])
+    case .fence(let nodes):
+      var out: [ControllerDirective] = []
+      for node in nodes where state.nodes.first(where: { $0.name == node })?.membership != .unclean {
+        setMembership(node, .unclean)
+        if let i = state.nodes.firstIndex(where: { $0.name == node }) {
+          state.nodes[i].uncleanReason = "node is unclean"
+        }
+        out.append(
+          .log(
+            level: .warning,
+            "node \(node) has not been seen since the cluster started: UNCLEAN until fenced (startup-fencing)"
+          ))
+      }
+      return (false, nil, out)
+    }
+  }
+
+  /// The configuration as the scheduler must see it: `no-quorum-policy=fence` (`suicide`) fences
+  /// the partition only when it had quorum and lost it; a partition that never had quorum (a node
+  /// starting alone) falls back to `stop`, as Pacemaker's scheduler does without no-quorum-panic.
+  func schedulingConfiguration() -> ResourceConfiguration {
+    let policy = config.properties["no-quorum-policy"]?.lowercased()
+    guard !quorate, !fencer.hadQuorum, policy == "fence" || policy == "suicide" else { return config }
+    var copy = config
+    copy.properties["no-quorum-policy"] = "stop"
+    return copy
+  }
+
+  /// Nodes seen by the sender of a hello (and the sender itself).
+  mutating func noteSeen(_ nodes: [String]) {
+    fencer.seen.formUnion(nodes)
   }
 
   // MARK: - DC: operations
@@ -208,8 +264,10 @@ extension ControllerInstance {
     // Given up (see `fencingNotes`): the action stays undispatched, so its dependents never run.
     if failures >= policy.maxAttempts { return [] }
     // A member of this view whose controller has not joined yet is pending, not lost: Pacemaker
-    // does not fence it (node-pending-timeout defaults to never); what depends on it waits.
-    if members.contains(target) {
+    // does not fence it (node-pending-timeout defaults to never); what depends on it waits. A
+    // joined member is fenced: the scheduler wants it for a reason of its own (a failed stop with
+    // on-fail=fence, no-quorum-policy=fence), and its resources are recovered after the fence.
+    if members.contains(target) && !joined.contains(target) {
       let note = "\(target) is a member whose resource manager has not joined: not fencing it"
       if !run.blocked.contains(note) { run.blocked.append(note) }
       return []
@@ -241,6 +299,7 @@ extension ControllerInstance {
   /// Before scheduling: operations whose executor left or that overran their deadline fail.
   mutating func reapFenceOperations(now: Int64) -> [ControllerDirective] {
     fencer.now = now
+    if quorate { fencer.hadQuorum = true }
     guard isDC else {
       fencer.operations = [:]
       return []
@@ -289,7 +348,9 @@ extension ControllerInstance {
     if result.ok {
       fencer.fencedAt[target] = max(fencer.fencedAt[target] ?? 0, result.at)
       fencer.failures[target] = nil
-      if !members.contains(target) { clearNode(target) }
+      // Down, whether or not the view has noticed yet (a fenced member leaves it shortly): its
+      // resources are stopped, and it gets none until it joins again.
+      if request.action != "on" { clearNode(target) }
       out.append(
         .log(
           level: .notice,

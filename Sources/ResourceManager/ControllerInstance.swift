@@ -126,6 +126,8 @@ public struct ControllerInstance: Sendable {
     members = newMembers.sorted { id($0) < id($1) }
     self.quorate = quorate
     viewChangedAt = now
+    if fencer.startedAt == nil { fencer.startedAt = now }
+    noteSeen(newMembers)
     joined = []
     configVersions = [:]
     let fencing = fencingEnabled
@@ -138,8 +140,10 @@ public struct ControllerInstance: Sendable {
       } else {
         clearNode(node)
         if lost.contains(node) {
-          out.append(
-            .log(level: .warning, "node \(node) was lost; fencing is disabled, its resources are recovered"))
+          let why =
+            !fencing
+            ? "fencing is disabled" : fencedSinceJoin(node) ? "it was fenced" : "nothing was active there"
+          out.append(.log(level: .warning, "node \(node) was lost; \(why), its resources are recovered"))
         }
       }
       shuttingDown.remove(node)
@@ -174,6 +178,7 @@ public struct ControllerInstance: Sendable {
       guard members.contains(hello.node) else { break }
       joined.insert(hello.node)
       fencer.joinedAt[hello.node] = now
+      noteSeen([hello.node] + (hello.seen ?? []))
       out += mergeFenceHistory(hello.fenceHistory ?? [])
       for (node, resources) in hello.unclean ?? [:]
       where fencingEnabled && !members.contains(node)
@@ -440,7 +445,8 @@ public struct ControllerInstance: Sendable {
     for (resource, nodes) in projected.state.resources { if let s = nodes[me] { mine[resource] = s } }
     return Hello(
       node: me, configVersion: config.version, resources: mine, shuttingDown: shuttingDown.contains(me),
-      specs: specs.filter { mine[$0.key] != nil }, fenceHistory: fencer.history, unclean: uncleanNodes())
+      specs: specs.filter { mine[$0.key] != nil }, fenceHistory: fencer.history, unclean: uncleanNodes(),
+      seen: fencer.seen.union(fencer.fencedAt.keys).sorted())
   }
 
   /// Non-members this replica holds UNCLEAN, with their resources (carried in hellos).
@@ -635,12 +641,18 @@ public struct ControllerInstance: Sendable {
       }
     }
     guard replanNeeded else { return out }
+    let startup = startupFencing(now: now)
+    out += startup.out
+    if startup.wait {
+      notes = startup.note.map { [$0] } ?? []
+      return out  // still needed: the next tick looks again
+    }
     replanNeeded = false
     state.quorate = quorate
     state.now = now / 1000
     for node in members where !joined.contains(node) { setMembership(node, .offline) }
     schedulerRuns += 1
-    let transition = Scheduler.schedule(config, state)
+    let transition = Scheduler.schedule(schedulingConfiguration(), state)
     notes = transition.notes
     guard !transition.actions.isEmpty else {
       lastSignature = []

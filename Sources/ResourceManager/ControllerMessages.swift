@@ -44,13 +44,17 @@ public struct Hello: Codable, Sendable, Equatable {
   /// resources: a member that did not see them go (it restarted, or was elsewhere) — perhaps the
   /// next DC — learns that they must be fenced before their resources are recovered.
   public var unclean: [String: [String: ResourceNodeState]]?
+  /// Nodes the sender has seen since it started (members, joined, fenced): a node nobody has seen
+  /// is subject to `startup-fencing`.
+  public var seen: [String]?
   public init(
     node: String, configVersion: ConfigVersion, resources: [String: ResourceNodeState], shuttingDown: Bool,
     specs: [String: ActionSpec]? = nil, fenceHistory: [FenceHistoryEntry]? = nil,
-    unclean: [String: [String: ResourceNodeState]]? = nil
+    unclean: [String: [String: ResourceNodeState]]? = nil, seen: [String]? = nil
   ) {
     self.fenceHistory = fenceHistory
     self.unclean = unclean
+    self.seen = seen
     self.node = node
     self.configVersion = configVersion
     self.resources = resources

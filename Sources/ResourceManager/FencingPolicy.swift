@@ -18,6 +18,9 @@ public struct FencingPolicy: Sendable, Equatable {
   /// stop | panic
   public var reaction: String
   public var startupFencing: Bool
+  /// `dc-deadtime`: how long after its start a controller waits for the configured nodes it has
+  /// never seen before it gives up on them (startup fencing), ms.
+  public var dcDeadtimeMs: Int
 
   public init(_ config: ResourceConfiguration) {
     let p = config.properties
@@ -30,6 +33,35 @@ public struct FencingPolicy: Sendable, Equatable {
     priorityDelayMs = p["priority-fencing-delay"].flatMap(Self.milliseconds) ?? 0
     reaction = p["fencing-reaction"]?.lowercased() == "panic" ? "panic" : "stop"
     startupFencing = !["false", "no", "off", "0", "n"].contains((p["startup-fencing"] ?? "true").lowercased())
+    dcDeadtimeMs = p["dc-deadtime"].flatMap(Self.milliseconds) ?? 20_000
+  }
+
+  /// What `startup-fencing` asks of a quorate DC.
+  public enum StartupFencing: Sendable, Equatable {
+    /// Every configured node was seen, is a member, or startup fencing does not apply.
+    case nothing
+    /// Configured nodes never seen: wait for them (Pacemaker's DC waits `dc-deadtime` at start)
+    /// until this time, scheduling nothing meanwhile, as their resources' state is unknown.
+    case wait(untilMs: Int64, nodes: [String])
+    /// Still never seen after the wait: they are UNCLEAN and fenced before anything that could be
+    /// active there is started (Pacemaker: a node without a status entry is unclean).
+    case fence([String])
+  }
+
+  /// `startup-fencing`: a configured node that this cluster has never seen since it formed (it
+  /// never joined, nobody reports it, it was never fenced) may run anything; with fencing enabled,
+  /// a device to do it and startup-fencing=true (the default), it is fenced once `dc-deadtime`
+  /// has passed since the controller started. Members are never targets: a member that has not
+  /// joined yet is pending, not unseen.
+  public func startupFencing(
+    configured: [String], seen: Set<String>, members: [String], fencingEnabled: Bool, hasDevice: Bool,
+    startedAtMs: Int64, now: Int64
+  ) -> StartupFencing {
+    guard fencingEnabled, hasDevice, startupFencing else { return .nothing }
+    let unseen = configured.filter { !seen.contains($0) && !members.contains($0) }.sorted()
+    guard !unseen.isEmpty else { return .nothing }
+    let until = startedAtMs + Int64(dcDeadtimeMs)
+    return now < until ? .wait(untilMs: until, nodes: unseen) : .fence(unseen)
   }
 
   /// Every stonith primitive of the configuration (top level or in a group/clone), enabled or not.
@@ -116,10 +148,14 @@ public struct FencingPolicy: Sendable, Equatable {
     return capable.map { (0, [$0.element]) }
   }
 
-  /// The member that runs a device against `target`: never the target; the node where the device
-  /// is started if that is a member, else the first member (members come sorted by node id).
+  /// The member that runs a device against `target`: the node where the device is started if that
+  /// is a member other than the target, else the first other member (members come sorted by node
+  /// id). The target runs its own fencing only when it is the only member (Pacemaker's controller
+  /// allows "suicide" when no peer can do it); a target that is not a member and has no other
+  /// member to fence it cannot be fenced (nil).
   public static func executor(target: String, members: [String], deviceRunsOn: [String]) -> String? {
     let candidates = members.filter { $0 != target }
+    if candidates.isEmpty && members == [target] { return target }
     return deviceRunsOn.first { candidates.contains($0) } ?? candidates.first
   }
 

@@ -37,8 +37,12 @@ extension ResourceManagerDaemon {
   }
 
   /// `fencing-reaction`: the cluster fenced this node but it still runs. `stop` stops every local
-  /// resource and exits without being restarted; `panic` reboots at once — only where PID 1 is
-  /// systemd (a real node or a container node), never on a development host.
+  /// resource and exits without being restarted; `panic` reboots at once, as `systemctl reboot -ff`
+  /// does (sync, then reboot(2) with RB_AUTOBOOT: no unit is stopped) — only where PID 1 is systemd
+  /// (a real node or a container node), never on a development host. In a container (a PID
+  /// namespace of its own) the kernel turns reboot(2) into the end of the container's PID 1 with a
+  /// reboot status: the container reboots, the host does not. Pacemaker's sysrq fallback is left
+  /// out: /proc/sysrq-trigger would act on the host.
   func fencedReaction(_ reaction: String) {
     if reaction == "panic" {
       let init1 = (try? String(contentsOfFile: "/proc/1/comm", encoding: .utf8))?.trimmingCharacters(
@@ -49,10 +53,17 @@ extension ResourceManagerDaemon {
         // reboot(2) with RB_AUTOBOOT; glibc's wrapper is not in the Glibc module.
         if let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "reboot") {
           typealias Reboot = @convention(c) (Int32) -> Int32
-          _ = unsafeBitCast(symbol, to: Reboot.self)(0x0123_4567)
+          let rc = unsafeBitCast(symbol, to: Reboot.self)(0x0123_4567)
+          let error = errno
+          logger.error(
+            "fencing-reaction=panic: reboot(2) failed (rc \(rc), \(String(cString: strerror(error)))); stopping instead"
+          )
+        } else {
+          logger.error("fencing-reaction=panic: reboot(2) not found; stopping instead")
         }
+      } else {
+        logger.error("fencing-reaction=panic: PID 1 is not systemd here; stopping instead")
       }
-      logger.error("fencing-reaction=panic: PID 1 is not systemd here; stopping instead")
     }
     guard !stopping else { return }
     stopping = true

@@ -33,8 +33,9 @@ struct WholeClusterSimulationTests {
   /// docs/testing.md describes each: 16 (double start after a view change), 42 and 70 (a hello
   /// undoing the node's own failure), 975 and 194 (a stale request executed without quorum), 352
   /// and 155 (a change accepted without quorum), 255 (two changes on one base), 56 and 2000 (a new
-  /// DC not knowing an UNCLEAN node).
-  static let regressionSeeds: [UInt64] = [16, 42, 70, 975, 194, 352, 155, 255, 56, 2000]
+  /// DC not knowing an UNCLEAN node), 196, 36 and 276 (a failed stop's fencing of a member never
+  /// dispatched).
+  static let regressionSeeds: [UInt64] = [16, 42, 70, 975, 194, 352, 155, 255, 56, 2000, 196, 36, 276]
 
   @Test("seeds that once found bugs pass", arguments: regressionSeeds)
   func regression(seed: UInt64) {

@@ -255,6 +255,170 @@ struct FencingTests {
     #expect(sim.runningOn("web").count == 1)
   }
 
+  @Test("a failed stop fences its member (run by another node); the service is recovered after the fence")
+  func failedStopFencesMember() {
+    var sim = fencedCluster()
+    let holder = sim.runningOn("web")[0]
+    let survivors = sim.names.filter { $0 != holder }
+    sim.brokenStop = [["web", holder]]
+    // The monitor notices the death; the recovery's stop there fails: on-fail=fence.
+    sim.failService("web", on: holder)
+    sim.run(forMs: 10_000)
+    let fences = sim.fenceLog.filter { $0.target == holder }
+    #expect(fences.count == 1 && fences.allSatisfy { $0.ok && $0.executor != holder })
+    #expect(sim.controller(holder) == nil, "powered off")
+    #expect(sim.runningOn("web").count == 1 && !sim.runningOn("web").contains(holder))
+    #expect(sim.maxConcurrent["web"] == 1, "never active on two live nodes")
+    let history = sim.controller(survivors[0])!.fenceHistory.filter { $0.target == holder }
+    #expect(history.map(\.result) == [.success])
+    sim.setView(survivors, lost: [holder])
+    sim.run(forMs: 3000)
+    #expect(membership(sim, at: survivors[0], of: holder) == .offline, "fenced, so not UNCLEAN when lost")
+    #expect(sim.runningOn("web").count == 1)
+  }
+
+  @Test("a member whose resource manager has not joined is pending: not fenced, even with resources")
+  func pendingMemberIsNotFenced() {
+    var config = ResourceConfiguration()
+    config.properties["stonith-enabled"] = "true"
+    config.resources = [.primitive(fenceDevice("fence1")), .primitive(web())]
+    var dc = ControllerInstance(
+      settings: ControllerSettings(localNode: "n1", nodeIds: ["n1": 1, "n2": 2, "n3": 3], joinWaitMs: 1000),
+      config: config)
+    let all = ["n1", "n2", "n3"]
+    func hello(_ node: String, _ resources: [String: ResourceNodeState] = [:]) -> ControllerMessage {
+      .hello(Hello(node: node, configVersion: config.version, resources: resources, shuttingDown: false))
+    }
+    func fenceRequests(_ directives: [ControllerDirective]) -> [FenceRequest] {
+      directives.compactMap {
+        if case .broadcast(.fenceRequest(let request)) = $0 { return request }
+        return nil
+      }
+    }
+    let stopFailed = ResourceNodeState(
+      role: .started, failed: true, stopFailed: true, failCounts: ["web_stop_0": 1],
+      failedOperation: "web_stop_0",
+      onFail: "fence")
+    // Everything known (nothing to probe), the device started on n1.
+    let stopped = ResourceNodeState(role: .stopped)
+    let n1: [String: ResourceNodeState] = ["fence1": ResourceNodeState(role: .started), "web": stopped]
+    let n2 = ["fence1": stopped, "web": stopped]
+    let n3 = ["fence1": stopped, "web": stopFailed]
+    // A new view in which n3 (known to hold web, whose stop failed) has not said hello.
+    _ = dc.viewChanged(members: all, lost: [], left: [], quorate: true, now: 1000)
+    _ = dc.received(hello("n1", n1), from: "n1", now: 1001)
+    _ = dc.received(hello("n2", n2), from: "n2", now: 1002)
+    _ = dc.received(hello("n3", n3), from: "n3", now: 1003)
+    _ = dc.viewChanged(members: all, lost: [], left: [], quorate: true, now: 2000)
+    _ = dc.received(hello("n1", n1), from: "n1", now: 2001)
+    _ = dc.received(hello("n2", n2), from: "n2", now: 2002)
+    let pending = dc.tick(now: 4000)
+    #expect(fenceRequests(pending).isEmpty)
+    #expect(
+      dc.snapshot().notes.contains { $0.contains("n3 is a member whose resource manager has not joined") })
+    // Once it has joined, the failed stop is its own report: it is fenced, by another member.
+    let joined = dc.received(hello("n3", n3), from: "n3", now: 4001)
+    let requests = fenceRequests(joined)
+    #expect(requests.map(\.target) == ["n3"])
+    #expect(requests.allSatisfy { $0.executor != "n3" })
+  }
+
+  /// n1 and n2 form the cluster; n3 is configured but not started (or starts late).
+  func startupCluster(properties: [String: String] = [:], n3After: Int64? = nil) -> ManagerSimulation {
+    var sim = ManagerSimulation(nodeCount: 3)
+    sim.fenceDevices = ["fence1": .works(durationMs: 200)]
+    sim.start("n1")
+    sim.start("n2")
+    sim.setView(["n1", "n2"])
+    sim.run(forMs: 1000)
+    sim.edit(at: "n1") { config in
+      config.properties["stonith-enabled"] = "true"
+      config.properties["dc-deadtime"] = "10s"
+      for (name, value) in properties { config.properties[name] = value }
+      config.resources.append(.primitive(fenceDevice("fence1")))
+      config.resources.append(.primitive(web()))
+    }
+    if let n3After {
+      sim.run(forMs: n3After - 1000)
+      sim.start("n3")
+      sim.setView(sim.names)
+    }
+    return sim
+  }
+
+  @Test("startup-fencing: a node never seen is fenced after dc-deadtime, and nothing starts before")
+  func startupFencingFencesUnseenNode() {
+    var sim = startupCluster()
+    let start = sim.now - 1000
+    sim.run(forMs: 8000)
+    #expect(sim.runningOn("web").isEmpty, "nothing starts while waiting for n3")
+    #expect(sim.controller("n1")!.snapshot().notes.contains { $0.contains("dc-deadtime") })
+    sim.run(forMs: 6000)
+    let fence = sim.fenceLog.first { $0.target == "n3" }
+    #expect(fence?.ok == true && fence!.at >= start + 10_000)
+    #expect(sim.runningOn("web").count == 1)
+    #expect(membership(sim, at: "n2", of: "n3") == .offline, "fenced: known down")
+    #expect(sim.fenceLog.count == 1, "fenced once")
+  }
+
+  @Test("startup-fencing: a node that appears within dc-deadtime is not fenced")
+  func startupFencingSparesLateNode() {
+    var sim = startupCluster(n3After: 5000)
+    sim.run(forMs: 20_000)
+    #expect(sim.fenceLog.isEmpty)
+    #expect(sim.runningOn("web").count == 1)
+  }
+
+  @Test("startup-fencing: a restarted DC learns from hellos that a node which left cleanly was seen")
+  func restartedDCLearnsSeenNodes() {
+    var sim = fencedCluster()
+    sim.crash("n3")
+    sim.setView(["n1", "n2"], left: ["n3"])
+    sim.run(forMs: 3000)
+    sim.crash("n1")
+    sim.setView(["n2"], lost: ["n1"])
+    sim.run(forMs: 1000)
+    sim.start("n1")
+    sim.setView(["n1", "n2"])
+    sim.run(forMs: 5000)
+    #expect(sim.controller("n1")!.isDC)
+    #expect(!sim.controller("n1")!.snapshot().notes.contains { $0.contains("dc-deadtime") })
+    #expect(sim.fenceLog.allSatisfy { $0.target != "n3" })
+    #expect(sim.runningOn("web").count == 1)
+  }
+
+  @Test("startup-fencing=false: resources start at once, the unseen node is not fenced")
+  func startupFencingOff() {
+    var sim = startupCluster(properties: ["startup-fencing": "false"])
+    sim.run(forMs: 3000)
+    #expect(sim.runningOn("web").count == 1)
+    sim.run(forMs: 15_000)
+    #expect(sim.fenceLog.isEmpty)
+  }
+
+  @Test("no-quorum-policy=suicide fences the partition only after it had quorum and lost it")
+  func suicideOnlyAfterQuorumLoss() {
+    var config = ResourceConfiguration()
+    config.properties["stonith-enabled"] = "true"
+    config.properties["no-quorum-policy"] = "suicide"
+    config.properties["startup-fencing"] = "false"
+    config.resources = [.primitive(fenceDevice("fence1"))]
+    var dc = ControllerInstance(
+      settings: ControllerSettings(localNode: "n1", nodeIds: ["n1": 1, "n2": 2, "n3": 3], joinWaitMs: 1000),
+      config: config)
+    let starting = dc.viewChanged(members: ["n1"], lost: [], left: [], quorate: false, now: 1000)
+    #expect(runAlone(&dc, starting, now: 1000).isEmpty, "a node starting alone never had quorum")
+    _ = dc.viewChanged(members: ["n1", "n2"], lost: [], left: [], quorate: true, now: 2000)
+    _ = dc.received(
+      .hello(Hello(node: "n2", configVersion: config.version, resources: [:], shuttingDown: false)),
+      from: "n2",
+      now: 2001)
+    let lost = dc.viewChanged(members: ["n1"], lost: ["n2"], left: [], quorate: false, now: 3000)
+    let requests = runAlone(&dc, lost, now: 3000)
+    #expect(requests.map(\.target) == ["n1"], "the partition that lost quorum fences itself")
+    #expect(requests.allSatisfy { $0.executor == "n1" }, "the only member fences itself")
+  }
+
   @Test("fencing-reaction: a node that learns it was fenced after it started reacts")
   func fencingReaction() {
     var config = ResourceConfiguration()
@@ -312,12 +476,14 @@ struct FencingPolicyTests {
     #expect(FencingPolicy.milliseconds("1min") == 60_000)
   }
 
-  @Test("the executor is never the target and prefers where the device runs")
+  @Test("the executor is not the target unless it is the only member, and prefers where the device runs")
   func executorChoice() {
     #expect(FencingPolicy.executor(target: "n1", members: ["n1", "n2", "n3"], deviceRunsOn: []) == "n2")
+    #expect(FencingPolicy.executor(target: "n1", members: ["n1", "n2", "n3"], deviceRunsOn: ["n1"]) == "n2")
     #expect(FencingPolicy.executor(target: "n1", members: ["n2", "n3"], deviceRunsOn: ["n3"]) == "n3")
     #expect(FencingPolicy.executor(target: "n1", members: ["n2"], deviceRunsOn: ["n1"]) == "n2")
-    #expect(FencingPolicy.executor(target: "n1", members: ["n1"], deviceRunsOn: []) == nil)
+    #expect(FencingPolicy.executor(target: "n1", members: ["n1"], deviceRunsOn: []) == "n1", "self-fencing")
+    #expect(FencingPolicy.executor(target: "n1", members: [], deviceRunsOn: []) == nil)
   }
 
   @Test("without topology: capable devices by priority; disabled devices are not used")
@@ -330,6 +496,34 @@ struct FencingPolicyTests {
     off.meta["target-role"] = "Stopped"
     let config = ResourceConfiguration(resources: [.primitive(low), .primitive(off), .primitive(high)])
     #expect(FencingPolicy.levels(for: "n1", config).map { $0.devices.map(\.id) } == [["high"], ["low"]])
+  }
+
+  @Test("startup-fencing: configured non-members never seen are waited for, then fenced")
+  func startupFencingDecision() {
+    var config = ResourceConfiguration()
+    config.properties["dc-deadtime"] = "5s"
+    let policy = FencingPolicy(config)
+    func decide(
+      seen: Set<String> = ["n1", "n2"], members: [String] = ["n1", "n2"], enabled: Bool = true,
+      device: Bool = true, now: Int64 = 1000
+    ) -> FencingPolicy.StartupFencing {
+      policy.startupFencing(
+        configured: ["n3", "n1", "n2", "n4"], seen: seen, members: members, fencingEnabled: enabled,
+        hasDevice: device, startedAtMs: 0, now: now)
+    }
+    #expect(decide() == .wait(untilMs: 5000, nodes: ["n3", "n4"]))
+    #expect(decide(now: 5000) == .fence(["n3", "n4"]))
+    #expect(
+      decide(members: ["n1", "n2", "n3"], now: 5000) == .fence(["n4"]), "a member is pending, not unseen")
+    #expect(decide(seen: ["n1", "n2", "n3", "n4"]) == .nothing)
+    #expect(decide(enabled: false) == .nothing)
+    #expect(decide(device: false) == .nothing, "nothing could fence it")
+    config.properties["startup-fencing"] = "false"
+    #expect(
+      FencingPolicy(config).startupFencing(
+        configured: ["n1", "n3"], seen: ["n1"], members: ["n1"], fencingEnabled: true, hasDevice: true,
+        startedAtMs: 0, now: 0) == .nothing)
+    #expect(FencingPolicy(ResourceConfiguration()).dcDeadtimeMs == 20_000)
   }
 
   @Test("options: fencing-timeout, fencing-action, max attempts, reaction")

@@ -23,6 +23,18 @@ ExecStart=/bin/sh -c 'while :; do echo "$(hostname) $(date +%%s.%%N)" >> /run/sw
 Restart=always
 """
 
+# Its stop hangs (longer than the resource's stop timeout) while the flag file exists in the
+# harness's shared directory; its heartbeats run until the node is powered off.
+DEMO_STUCK = """\
+[Unit]
+Description=demo service whose stop hangs (swpcs fencing tests)
+
+[Service]
+ExecStart=/bin/sh -c 'while :; do echo "$(hostname) $(date +%%s.%%N)" >> /run/swpcs-harness/%N.beats; sleep 0.1; done'
+ExecStop=/bin/sh -c 'if [ -e /run/swpcs-harness/stuck-stop ]; then exec sleep 600; fi; kill $MAINPID'
+TimeoutStopSec=900
+"""
+
 
 def conf(nodes, quorum=""):
     lines = ["[cluster]", "name = fencecluster", "", "[quorum]", quorum, ""]
@@ -104,6 +116,7 @@ def assert_never_twice(beats_text):
 def install(tmp_path_factory, nodes, quorum=""):
     units = tmp_path_factory.mktemp("units")
     (units / "demo-web.service").write_text(DEMO_WEB)
+    (units / "demo-stuck.service").write_text(DEMO_STUCK)
     for unit in (REPO / "units").glob("*.service"):
         shutil.copy(unit, units / unit.name)
     return InstallSpec.from_repo(conf_text=conf(nodes, quorum), units_dir=units,
@@ -147,13 +160,16 @@ def fresh(three):
             print(n.name, n.running, n.run("journalctl -u swpacemaker -n 60 --no-pager").stdout)
         raise
     n1 = c.node(1)
-    swpcs(n1, "stonith", "update", "harness", "fail=", "hang=", "pcmk_reboot_timeout=")
+    swpcs(n1, "stonith", "update", "harness", "fail=", "hang=", "pretend=", "pcmk_reboot_timeout=")
     swpcs(n1, "property", "set", "stonith-max-attempts=")
+    swpcs(n1, "property", "set", "fencing-reaction=")
     swpcs(n1, "stonith", "cleanup")
-    for name in ("web",):
+    Path(c.hook, "stuck-stop").unlink(missing_ok=True)
+    for name in ("web", "stuck"):
         swpcs(n1, "resource", "delete", name, check=False)
-    wait(lambda: active_units(c, "demo-web") == [], 20, "web stopped")
-    Path(c.hook, "demo-web.beats").unlink(missing_ok=True)
+    wait(lambda: active_units(c, "demo-web") == [] and active_units(c, "demo-stuck") == [], 20, "services stopped")
+    for unit in ("demo-web", "demo-stuck"):
+        Path(c.hook, f"{unit}.beats").unlink(missing_ok=True)
     c.fence_log.clear()
     yield c
 
@@ -274,6 +290,63 @@ def test_hung_agent_is_killed_at_its_timeout(fresh):
     wait(lambda: answering(survivors), 20, "service recovered after confirm")
 
 
+def test_failed_stop_fences_the_member_and_the_service_runs_elsewhere(fresh):
+    """on-fail=fence (the default for stop with fencing): the stop of the holder times out, another
+    node fences it through the harness, and the service then starts on the move's target."""
+    c = fresh
+    n1 = c.node(1)
+    swpcs(n1, "resource", "create", "stuck", "systemd:demo-stuck", "op", "monitor", "interval=10s",
+          "op", "stop", "timeout=3s")
+    holder = wait(lambda: started_on(n1, "stuck"), 20, "stuck started")
+    others = [n for n in c if n.name != holder]
+    target = others[-1].name
+    Path(c.hook, "stuck-stop").touch()
+    t0 = time.time()
+    swpcs(others[0], "resource", "move", "stuck", target)
+    fence = wait(lambda: next((f for f in c.fence_log if f["node"] == holder), None), 30, "holder fenced")
+    assert fence["ok"] and fence["action"] == "reboot", fence
+    new = wait(lambda: started_on(others[0], "stuck"), 30, "stuck started after the fence")
+    assert new == target
+    Path(c.hook, "stuck-stop").unlink()
+    entry = next(e for e in reversed(history(others[0])) if e["target"] == holder)
+    assert entry["result"] == "success" and entry["executor"] != holder, entry
+    time.sleep(1)
+    intervals = assert_never_twice(Path(c.hook, "demo-stuck.beats").read_text())
+    firsts = [a for a, b, node in intervals if node == target]
+    assert firsts and firsts[0] > fence["time"], (firsts[:1], fence)
+    print(f"move -> holder fenced {fence['time'] - t0:.2f}s -> running on {target} {firsts[0] - t0:.2f}s")
+    swpcs(others[0], "resource", "clear", "stuck")
+
+
+def test_fencing_reaction_panic_reboots_a_node_that_learns_it_was_fenced(fresh):
+    """A device that reports success without acting (pretend=1): the "fenced" node is still running
+    when the result arrives and, with fencing-reaction=panic, reboots at once (in a container the
+    kernel ends its PID 1 with a reboot status: systemd-nspawn exits with 133)."""
+    c = fresh
+    n1, n3 = c.node(1), c.node(3)
+    swpcs(n1, "property", "set", "fencing-reaction=panic")
+    swpcs(n1, "stonith", "update", "harness", "pretend=1")
+    c.fence_log.clear()
+    r = swpcs(n1, "stonith", "fence", "n3", timeout=120)
+    assert "fenced" in r.stdout, r.stdout
+    wait(lambda: not n3.running, 20, "n3 rebooted itself")
+    assert n3.popen.wait(10) == 133, f"nspawn exit {n3.popen.returncode}: {c.console_tail(3)}"
+    assert c.fence_log == [], "the harness powered nothing off"
+    assert history(n1)[-1]["target"] == "n3" and history(n1)[-1]["result"] == "success"
+
+
+def test_fencing_reaction_stop_leaves_the_cluster(fresh):
+    c = fresh
+    n1, n3 = c.node(1), c.node(3)
+    swpcs(n1, "stonith", "update", "harness", "pretend=1")
+    c.fence_log.clear()
+    swpcs(n1, "stonith", "fence", "n3", timeout=120)
+    wait(lambda: n3.run(["systemctl", "is-active", "swpacemaker"]).stdout.strip() != "active", 30,
+         "swpacemaker stopped on n3")
+    assert n3.running and c.fence_log == []
+    assert "fenced while running" in n3.run("journalctl -u swpacemaker -n 50 --no-pager").stdout
+
+
 @pytest.fixture(scope="module")
 def two(tmp_path_factory):
     with Cluster(nodes=2, links=1, prefix="swg",
@@ -305,3 +378,28 @@ def test_two_node_split_exactly_one_survives_and_runs_the_service(two):
     time.sleep(1)
     assert_never_twice(Path(c.hook, "demo-web.beats").read_text())
     print(f"split -> fenced {c.fence_log[0]['time'] - t0:.2f}s; survivor {survivor.name} (holder was {holder})")
+
+
+def test_startup_fencing_fences_a_node_never_seen_before_starting_anything(tmp_path_factory):
+    """n3 is configured but never started: after dc-deadtime (20 s) the quorate n1+n2 fence it
+    (startup-fencing), and the service starts only after that."""
+    with Cluster(nodes=3, links=1, prefix="swh", install=install(tmp_path_factory, 3)) as c:
+        c.boot(nodes=[1, 2])
+        for i in (1, 2):
+            c.node(i).systemctl("start", "swcorosync", "swpacemaker")
+        n1 = c.node(1)
+        wait(lambda: status(n1)["dc"] and list(node_states(n1).values()).count("online") == 2, 30, "n1+n2 online")
+        t0 = time.time()
+        swpcs(n1, "stonith", "create", "harness", "fence_swpcs_harness", "pcmk_host_list=n1 n2 n3")
+        swpcs(n1, "resource", "create", "web", "systemd:demo-web", "op", "monitor", "interval=10s")
+        time.sleep(3)
+        assert active_units(c, "demo-web") == [], "nothing starts while n3 may still appear"
+        assert any("dc-deadtime" in w for w in status(n1)["warnings"]), status(n1)["warnings"]
+        fence = wait(lambda: next((f for f in c.fence_log if f["node"] == "n3"), None), 40, "n3 fenced")
+        assert fence["ok"], fence
+        entry = next(e for e in history(n1) if e["target"] == "n3")
+        assert entry["result"] == "success", entry
+        new = wait(lambda: answering([c.node(1), c.node(2)]), 30, "web answering")
+        intervals = assert_never_twice(Path(c.hook, "demo-web.beats").read_text())
+        assert intervals[0][0] > entry["at"] / 1000, (intervals[:1], entry)
+        print(f"n3 fenced {entry['at'] / 1000 - t0:.2f}s after the device was created; web on {new}")
