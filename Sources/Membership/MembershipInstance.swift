@@ -117,7 +117,7 @@ public struct PeerStatus: Sendable, Equatable {
 /// whose member set it computed itself from the matrix (so members all hear each other); members
 /// that install the same two consecutive views deliver the same messages in the first.
 public struct MembershipInstance: Sendable {
-  public let settings: MembershipSettings
+  public private(set) var settings: MembershipSettings
   public let incarnation: UInt64
   public var me: NodeId { settings.localNode }
 
@@ -316,6 +316,22 @@ public struct MembershipInstance: Sendable {
     guard !leaving else { return [] }
     leaving = true
     return settings.nodes.filter { $0 != me }.map { .send(.leave, to: $0, links: .all) }
+  }
+
+  // MARK: - Reconfiguration
+
+  /// cluster.conf was reloaded with other nodes (corosync's nodelist reload). A new node is a peer
+  /// not heard yet; a removed node gets no more heartbeats and what it says is ignored, so it leaves
+  /// the view as a silent node does.
+  public mutating func updateNodes(_ nodes: [NodeId]) {
+    settings.nodes = Array(Set(nodes).union([me])).sorted()
+    for node in settings.nodes where node != me && peers[node] == nil {
+      peers[node] = Peer(lastHeard: Array(repeating: nil, count: settings.linkCount))
+    }
+    for node in Array(peers.keys) where !settings.nodes.contains(node) {
+      peers[node] = nil
+      rows[node] = nil
+    }
   }
 
   // MARK: - Status

@@ -70,6 +70,15 @@ public struct QuorateMembership: Sendable {
     quorumChanged(quorum.unblockWaitForAll(), reason: "wait_for_all cancelled by an administrator")
   }
 
+  /// cluster.conf reloaded with another node list or quorum options (`systemctl reload swcorosync`).
+  public mutating func reconfigure(nodes: [NodeId: Int], options: QuorumOptions) throws(QuorumOptionError)
+    -> Event
+  {
+    let state = try quorum.reconfigure(nodes: nodes, options: options)
+    instance.updateNodes(Array(nodes.keys))
+    return quorumChanged(state, reason: "cluster.conf reloaded (\(nodes.count) nodes)")
+  }
+
   mutating func quorumChanged(_ state: QuorumState, reason: String) -> Event {
     instance.localQuorate = state.quorate
     return .quorum(state, reason: reason)

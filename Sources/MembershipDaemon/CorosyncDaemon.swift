@@ -23,7 +23,9 @@ public final class CorosyncDaemon: @unchecked Sendable {
   let loop: EventLoop
   var logger = Logger(label: "swcorosync")
 
-  var config: ClusterConfiguration { startup.config }
+  /// cluster.conf as loaded at start or by the last reload (SIGHUP).
+  var currentConfig: ClusterConfiguration
+  var config: ClusterConfiguration { currentConfig }
   var me: NodeId { startup.local.id }
 
   /// Membership and votequorum, wired together as one pure value.
@@ -64,6 +66,7 @@ public final class CorosyncDaemon: @unchecked Sendable {
     self.group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
     self.loop = group.next()
     let config = startup.config
+    self.currentConfig = config
     let settings = MembershipSettings(
       localNode: startup.local.id, nodes: config.nodes.map(\.id), linkCount: config.linkCount,
       heartbeatInterval: config.heartbeatInterval, failureTimeout: config.failureTimeout)
@@ -167,6 +170,80 @@ public final class CorosyncDaemon: @unchecked Sendable {
 
   func installSignalHandlers() {
     signalSources = TerminationSignals.install { [self] in loop.execute { self.shutdown() } }
+    signalSources.append(ReloadSignal.install { [self] in loop.execute { self.reload() } })
+  }
+
+  /// SIGHUP (`systemctl reload swcorosync`): re-read cluster.conf and take nodes added or removed and
+  /// quorum options at once, like corosync's nodelist reload. Anything else (name, port, links,
+  /// timeouts, this node's own entry) needs a restart: then nothing changes and the log says so.
+  func reload() {
+    let new: ClusterConfiguration
+    do { new = try DaemonStartup.loadConfiguration(path: paths.config) } catch {
+      logger.error("reload refused, running configuration kept: \(error)")
+      return
+    }
+    if let problem = Self.restartNeeded(from: config, to: new, local: startup.local) {
+      logger.error("reload refused, running configuration kept: \(problem) needs a restart of swcorosync")
+      return
+    }
+    var addresses: [NodeId: [SocketAddress]] = [:]
+    for node in new.nodes where node.id != me {
+      do {
+        addresses[node.id] = try node.addresses.map { try SocketAddress(ipAddress: $0, port: Int(new.port)) }
+      } catch {
+        logger.error("reload refused, running configuration kept: node \(node.name): bad address (\(error))")
+        return
+      }
+    }
+    let event: QuorateMembership.Event
+    do {
+      event = try membership.reconfigure(
+        nodes: Dictionary(uniqueKeysWithValues: new.nodes.map { ($0.id, $0.votes) }), options: new.quorum)
+    } catch {
+      logger.error("reload refused, running configuration kept: quorum options: \(error)")
+      return
+    }
+    let added = new.nodes.filter { config.node(id: $0.id) == nil }.map(\.name)
+    let removed = config.nodes.filter { new.node(id: $0.id) == nil }.map(\.name)
+    currentConfig = new
+    peerAddresses = addresses
+    for node in new.nodes where node.id != me && lastHeard[node.id] == nil {
+      lastHeard[node.id] = Array(repeating: nil, count: new.linkCount)
+      linkWasUp[node.id] = Array(repeating: false, count: new.linkCount)
+    }
+    for id in Array(lastHeard.keys) where new.node(id: id) == nil {
+      lastHeard[id] = nil
+      linkWasUp[id] = nil
+    }
+    let line =
+      "cluster.conf reloaded: \(new.nodes.count) nodes"
+      + (added.isEmpty ? "" : ", added \(added.joined(separator: ", "))")
+      + (removed.isEmpty ? "" : ", removed \(removed.joined(separator: ", "))")
+    logger.notice("\(line)")
+    carryOut([event])
+    rearmTimer()
+  }
+
+  /// Why `new` cannot be taken without a restart, or nil.
+  static func restartNeeded(from old: ClusterConfiguration, to new: ClusterConfiguration, local: NodeEntry)
+    -> String?
+  {
+    if new.clusterName != old.clusterName { return "a new cluster name" }
+    if new.port != old.port { return "a new port" }
+    if new.linkCount != old.linkCount { return "another number of links" }
+    if new.failureTimeout != old.failureTimeout || new.heartbeatInterval != old.heartbeatInterval {
+      return "new timeouts"
+    }
+    guard let mine = new.node(named: local.name), mine.id == local.id, mine.addresses == local.addresses
+    else {
+      return "a change of this node's own entry (\(local.name))"
+    }
+    for node in new.nodes {
+      if let before = old.node(id: node.id), before.name != node.name {
+        return "node id \(node.id) renamed from \(before.name) to \(node.name)"
+      }
+    }
+    return nil
   }
   nonisolated(unsafe) var signalSources: [any DispatchSourceSignal] = []
 

@@ -18,14 +18,14 @@ import ClusterTypes
 /// - A last_man_standing window is pending only while `nextDeadline` is non-nil.
 public struct VoteQuorum: Sendable {
   /// Configured nodes and their votes.
-  public let nodes: [NodeId: Int]
-  public let options: QuorumOptions
+  public private(set) var nodes: [NodeId: Int]
+  public private(set) var options: QuorumOptions
   public private(set) var state: QuorumState
 
   /// wait_for_all, explicit or implied by two_node.
-  private let waitForAll: Bool
+  private var waitForAll: Bool
   /// two_node applies only to a cluster of exactly two configured nodes.
-  private let twoNodeActive: Bool
+  private var twoNodeActive: Bool
   /// This node's own expected votes (corosync's `us->expected_votes`).
   private var ownExpected: Int
   /// Expected votes reported by the current view's quorate members (corosync keeps one per node).
@@ -140,6 +140,27 @@ public struct VoteQuorum: Sendable {
   public mutating func unblockWaitForAll() -> QuorumState {
     waitingForAll = false
     recalculate(allowDecrease: false)
+    return state
+  }
+
+  /// cluster.conf was reloaded (corosync's votequorum reload): the node list, votes, two_node or
+  /// expected_votes changed. Expected votes follow the new list (or the configured value); members
+  /// that are no longer configured stop counting. A node that is quorate stays so if the votes present
+  /// reach the new quorum; wait_for_all, when it now applies, is not armed by the reload itself.
+  @discardableResult
+  public mutating func reconfigure(nodes newNodes: [NodeId: Int], options newOptions: QuorumOptions)
+    throws(QuorumOptionError) -> QuorumState
+  {
+    try Self.validate(nodes: newNodes, options: newOptions)
+    nodes = newNodes
+    options = newOptions
+    waitForAll = newOptions.waitForAll ?? newOptions.twoNode
+    twoNodeActive = newOptions.twoNode && newNodes.count == 2
+    ownExpected = newOptions.expectedVotes ?? newNodes.values.reduce(0, +)
+    peerExpected = [:]
+    members = members.filter { newNodes[$0] != nil }
+    if state.quorate { waitingForAll = false }
+    recalculate(allowDecrease: true)
     return state
   }
 

@@ -56,7 +56,7 @@ public struct ControllerSettings: Sendable, Equatable {
 /// Pure: inputs carry the wall-clock time in ms; outputs are directives. The daemon and the
 /// simulation drive the same code.
 public struct ControllerInstance: Sendable {
-  public let settings: ControllerSettings
+  public private(set) var settings: ControllerSettings
   public var me: String { settings.localNode }
 
   public private(set) var config: ResourceConfiguration
@@ -113,6 +113,18 @@ public struct ControllerInstance: Sendable {
   }
   public var isDC: Bool { dc == me }
   func id(_ node: String) -> UInt32 { settings.nodeIds[node] ?? .max }
+
+  /// cluster.conf reloaded with nodes added or removed (`systemctl reload swpacemaker`).
+  /// A node no longer configured is forgotten with its resource history (Pacemaker's `crm_node -R`
+  /// when pcs removes a node), unless it is still a member.
+  public mutating func updateNodeIds(_ nodeIds: [String: UInt32]) {
+    settings.nodeIds = nodeIds
+    let gone = Set(state.nodes.map(\.name)).subtracting(nodeIds.keys).subtracting(members)
+    state.nodes.removeAll { gone.contains($0.name) }
+    for resource in Array(state.resources.keys) {
+      for node in gone { state.resources[resource]?[node] = nil }
+    }
+  }
 
   // MARK: - Inputs
 

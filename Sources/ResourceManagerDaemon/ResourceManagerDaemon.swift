@@ -49,7 +49,8 @@ public final class ResourceManagerDaemon: @unchecked Sendable {
   let executor: Executor
   let systemd: SystemdRunner?
   let fenceRunner: FenceAgentRunner
-  let nodeNames: [UInt32: String]
+  /// Node id → name, from cluster.conf (updated by a reload).
+  var nodeNames: [UInt32: String]
 
   var corosync: Channel?
   var controlChannel: Channel?
@@ -213,7 +214,23 @@ public final class ResourceManagerDaemon: @unchecked Sendable {
 
   func installSignalHandlers() {
     signalSources = TerminationSignals.install { [self] in loop.execute { self.beginShutdown() } }
+    signalSources.append(ReloadSignal.install { [self] in loop.execute { self.reloadNodes() } })
   }
+  /// SIGHUP: take the node list of cluster.conf again (nodes added or removed by
+  /// `swpcs cluster node add|remove`); the rest of cluster.conf needs a restart.
+  func reloadNodes() {
+    guard let data = FileManager.default.contents(atPath: paths.clusterConfig),
+      let text = String(data: data, encoding: .utf8),
+      let parsed = try? ClusterConfiguration.parse(text, fileName: paths.clusterConfig)
+    else {
+      logger.error("reload refused: \(paths.clusterConfig) cannot be read or is invalid; nodes kept")
+      return
+    }
+    controller.updateNodeIds(Dictionary(uniqueKeysWithValues: parsed.nodes.map { ($0.name, $0.id.rawValue) }))
+    nodeNames = Dictionary(uniqueKeysWithValues: parsed.nodes.map { ($0.id.rawValue, $0.name) })
+    logger.notice("cluster.conf reloaded: \(parsed.nodes.count) nodes")
+  }
+
   nonisolated(unsafe) var signalSources: [any DispatchSourceSignal] = []
 
   /// Clean stop: ask the DC to move this node's resources away, then exit once none is left here

@@ -20,3 +20,15 @@ public enum TerminationSignals {
     }
   }
 }
+
+/// SIGHUP (`systemctl reload`, `ExecReload=/bin/kill -HUP $MAINPID`) as a callback.
+public enum ReloadSignal {
+  /// Installs the handler; keep the returned source alive for as long as it must fire.
+  public static func install(_ handler: @escaping @Sendable () -> Void) -> any DispatchSourceSignal {
+    signal(SIGHUP, SIG_IGN)
+    let source = DispatchSource.makeSignalSource(signal: SIGHUP, queue: .global())
+    source.setEventHandler(handler: handler)
+    source.resume()
+    return source
+  }
+}

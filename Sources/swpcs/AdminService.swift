@@ -280,7 +280,11 @@ extension Swpcs.Cluster {
         do { try AtomicFile.write(Array(text.utf8), to: ClusterFiles.conf, mode: 0o644) } catch {
           return answer(false, "cannot write \(ClusterFiles.conf): \(error)")
         }
-        return answer(true, "wrote \(ClusterFiles.conf)")
+        let reload = ServiceControl.run(["try-reload-or-restart"] + ServiceControl.units)
+        guard reload.status == 0 else {
+          return answer(false, "wrote \(ClusterFiles.conf) but \(reload.output)")
+        }
+        return answer(true, "wrote \(ClusterFiles.conf) and reloaded the running daemons")
       default:
         let units = request.units ?? []
         let result = ServiceControl.run([request.op] + units)

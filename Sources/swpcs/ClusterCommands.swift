@@ -56,6 +56,12 @@ enum ServiceControl {
     guard result.status == 0 else { fail(result.output) }
   }
 
+  /// After cluster.conf changed: the running daemons of this node take it (a no-op when stopped).
+  static func reloadRunning() {
+    let result = run(["try-reload-or-restart"] + units)
+    if result.status != 0 { FileHandle.standardError.write(Data("Warning: \(result.output)\n".utf8)) }
+  }
+
   /// Runs systemctl; on failure `output` is one line naming the command, its exit code and stderr.
   static func run(_ arguments: [String]) -> (status: Int32, output: String) {
     let path = ProcessInfo.processInfo.environment["SWPCS_SYSTEMCTL"] ?? "/bin/systemctl"
@@ -313,9 +319,8 @@ extension Swpcs.Cluster {
         abstract:
           "NODE [addr=ADDR]...: adds the node to cluster.conf on every node and prints its join command.",
         discussion: """
-          The new cluster.conf goes to the other nodes through their swpcs-admin service. swcorosync \
-          reads cluster.conf at start: restart it on the existing nodes one at a time \
-          (swpcs cluster stop NODE; swpcs cluster start NODE) so that they accept the new node.
+          The new cluster.conf goes to the other nodes through their swpcs-admin service, and every \
+          running swcorosync and swpacemakerd reloads it (systemctl reload): no restart, no outage.
           """
       )
       @Argument var words: [String]
@@ -338,6 +343,7 @@ extension Swpcs.Cluster {
         configuration = validated(configuration)
         ClusterFiles.write(conf: configuration, key: nil)
         print("Added \(added[0].name) (id \(added[0].id.rawValue)) to \(ClusterFiles.conf)")
+        ServiceControl.reloadRunning()
         let local = localNode(of: configuration)
         let ok = NodeTargets(
           names: existing.map(\.name).filter { $0 != local?.name }, configuration: configuration
@@ -346,7 +352,6 @@ extension Swpcs.Cluster {
         let token = JoinTokenV2.fresh(port: adminPort, addresses: (local ?? existing[0]).addresses)
         AdminStateFile.issue(token, nodes: [added[0].name])
         print("On \(added[0].name) run (valid one hour, once): swpcs cluster join \(token.encoded) --start")
-        print("Then restart swcorosync on the other nodes one at a time so that they accept it.")
         if !ok { throw ExitCode(ExitStatus.error) }
       }
     }
@@ -376,6 +381,7 @@ extension Swpcs.Cluster {
         configuration = validated(configuration)
         ClusterFiles.write(conf: configuration, key: nil)
         print("Removed \(node) from \(ClusterFiles.conf)")
+        ServiceControl.reloadRunning()
         let ok = NodeTargets(
           names: configuration.nodes.map(\.name).filter { $0 != local?.name }, configuration: configuration
         ).distribute(configuration)
@@ -492,7 +498,7 @@ struct NodeTargets {
             "Error: \(name): cluster.conf not updated: \(problem) (copy \(ClusterFiles.conf) there)\n".utf8))
         ok = false
       } else {
-        print("\(name): cluster.conf updated")
+        print("\(name): cluster.conf updated and reloaded")
       }
     }
     return ok

@@ -1,7 +1,8 @@
 import ClusterSimulation
-import ResourceManager
 import ResourceModel
 import Testing
+
+@testable import ResourceManager
 
 func web(_ id: String = "web") -> Primitive {
   Primitive(
@@ -175,5 +176,23 @@ struct ControllerTests {
     sim.edit(at: "n1") { config in try? ConfigEdits.deleteResource(&config, id: "web") }
     sim.run(forMs: 3000)
     #expect(sim.runningOn("web").isEmpty)
+  }
+}
+
+@Suite struct NodeListReloadTests {
+  @Test("a node removed from cluster.conf is forgotten with its history; a member is kept")
+  func removedNodeIsForgotten() {
+    var c = ControllerInstance(
+      settings: ControllerSettings(localNode: "n1", nodeIds: ["n1": 1, "n2": 2, "n3": 3]),
+      config: ResourceConfiguration())
+    _ = c.viewChanged(members: ["n1", "n2"], lost: [], left: [], quorate: true, now: 0)
+    c.state.nodes = [NodeState(name: "n2", membership: .online), NodeState(name: "n3", membership: .offline)]
+    c.state.resources["web"] = [
+      "n2": ResourceNodeState(role: .started), "n3": ResourceNodeState(role: .stopped),
+    ]
+    c.updateNodeIds(["n1": 1])
+    #expect(c.settings.nodeIds == ["n1": 1])
+    #expect(c.state.nodes.map(\.name) == ["n2"])
+    #expect(c.state.resources["web"]?.keys.sorted() == ["n2"])
   }
 }

@@ -75,3 +75,49 @@ def test_setup_join_and_remote_start_stop_on_real_nodes():
         wait(lambda: online(n1) == ["n1", "n2"], what="n3 stopped")
         r = run(n1, "swpcs", "cluster", "stop", "n2", check=False)
         assert r.returncode == 1 and "--force" in r.stderr, r.stderr
+
+
+def quorum(node):
+    return json.loads(node.run(["swpcs", "quorum", "status", "--output", "json"]).stdout)["quorum"]
+
+
+def main_pid(node, unit):
+    return node.run(["systemctl", "show", "-p", "MainPID", "--value", unit]).stdout.strip()
+
+
+def test_node_add_and_remove_reload_the_running_cluster():
+    """A third node joins a running two-node cluster and leaves again: cluster.conf reaches the other
+    nodes through swpcs-admin, swcorosync and swpacemakerd reload it (same PIDs: no restart), quorum
+    goes from two_node to a majority of three and back."""
+    spec = InstallSpec.from_repo(conf_text=None, authkey=None)
+    with Cluster(nodes=3, links=1, prefix="swk", install=spec) as c:
+        c.boot()
+        n1, n2, n3 = c.node(1), c.node(2), c.node(3)
+        for n in (n1, n2, n3):
+            run(n, "systemctl", "enable", "--now", "swpcs-admin.socket")
+        out = run(n1, "swpcs", "cluster", "setup", "grow", "n1", "addr=192.0.2.11", "n2", "addr=192.0.2.12",
+                  "--start").stdout
+        run(n2, "swpcs", "cluster", "join", re.search(r"swpcs cluster join (\S+)", out).group(1), "--start")
+        wait(lambda: online(n1) == ["n1", "n2"], what="two nodes online")
+        assert "2Node" in quorum(n1)["flags"]
+        pids = {(n.name, u): main_pid(n, u) for n in (n1, n2) for u in ("swcorosync", "swpacemaker")}
+
+        out = run(n1, "swpcs", "cluster", "node", "add", "n3", "addr=192.0.2.13").stdout
+        assert "n2: cluster.conf updated and reloaded" in out, out
+        assert "[node n3]" in n2.read_file("/etc/swpcs/cluster.conf")
+        token = re.search(r"swpcs cluster join (\S+) --start", out).group(1)
+        run(n3, "swpcs", "cluster", "join", token, "--start")
+        wait(lambda: online(n1) == ["n1", "n2", "n3"] and online(n2) == ["n1", "n2", "n3"], what="n3 online")
+        q = quorum(n1)
+        assert q["expectedVotes"] == 3 and q["quorum"] == 2 and "2Node" not in q["flags"], q
+        assert quorum(n2)["expectedVotes"] == 3
+
+        run(n1, "swpcs", "cluster", "stop", "n3")
+        wait(lambda: online(n1) == ["n1", "n2"], what="n3 stopped")
+        out = run(n1, "swpcs", "cluster", "node", "remove", "n3").stdout
+        assert "n2: cluster.conf updated and reloaded" in out, out
+        wait(lambda: "2Node" in quorum(n2)["flags"] and quorum(n1)["expectedVotes"] == 2, what="two_node again")
+        assert [x["name"] for x in json.loads(run(n1, "swpcs", "status", "--output", "json").stdout)["nodes"]] \
+            == ["n1", "n2"]
+        # Nothing was restarted on the nodes that stayed.
+        assert pids == {(n.name, u): main_pid(n, u) for n in (n1, n2) for u in ("swcorosync", "swpacemaker")}
