@@ -107,28 +107,31 @@ let package = Package(
     .target(
       name: "ClusterAdmin", dependencies: [.product(name: "Crypto", package: "swift-crypto")], swiftSettings: strict),
     // Executables: wiring only.
-    .executableTarget(
-      name: "swcorosync",
+    // The daemons' command lines as libraries, so that swpcs can also be them (one multi-call binary).
+    .target(
+      name: "SwcorosyncCommand",
       dependencies: [
         "MembershipDaemon", "ClusterConfig", "SystemdIntegration", "Wire", "FileSystem",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
       ],
       swiftSettings: strict),
-    .executableTarget(
-      name: "swpacemakerd",
+    .target(
+      name: "SwpacemakerdCommand",
       dependencies: [
         "ResourceManagerDaemon", "SystemdIntegration",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
       ],
       swiftSettings: strict),
+    .executableTarget(name: "swcorosync", dependencies: ["SwcorosyncCommand"], swiftSettings: strict),
+    .executableTarget(name: "swpacemakerd", dependencies: ["SwpacemakerdCommand"], swiftSettings: strict),
     .executableTarget(
       name: "swpcs",
       dependencies: [
         "ClusterTypes", "ClusterConfig", "ControlProtocol", "ControlClient", "ResourceManager", "ResourceModel",
         "CIBImport", "Conformance", "Scheduler", "Wire", "FileSystem", "Quorum", "ResourceExecutor", "ClusterAdmin",
-        "HostIdentity",
+        "HostIdentity", "SwcorosyncCommand", "SwpacemakerdCommand",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Crypto", package: "swift-crypto"),
       ],

@@ -4,7 +4,6 @@ import ControlProtocol
 import Foundation
 
 /// `swpcs`: the pcs-style command line of the cluster.
-@main
 struct Swpcs: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "swpcs",

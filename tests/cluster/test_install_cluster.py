@@ -40,6 +40,9 @@ def test_deb_installs_runs_and_uninstalls_cleanly(deb, tmp_path):
         version = n.run(["swpcs", "--version"])
         assert version.returncode == 0 and version.stdout.strip(), version.stderr
         # Statically linked Swift runtime: no libswift*.so from /opt/swift is loaded.
+        # One multi-call binary: the daemons are links to swpcs.
+        assert n.run(["readlink", "-f", "/usr/sbin/swcorosync"]).stdout.strip() == "/usr/bin/swpcs"
+        assert n.run(["readlink", "-f", "/usr/sbin/swpacemakerd"]).stdout.strip() == "/usr/bin/swpcs"
         ldd = n.run(["ldd", "/usr/sbin/swcorosync"]).stdout
         assert "libswiftCore" not in ldd and "/opt/swift" not in ldd, ldd
         assert n.run(["getent", "group", "haclient"]).returncode == 0

@@ -8,9 +8,9 @@ import SystemdIntegration
 import Wire
 
 /// `swcorosync`: the membership and quorum daemon of swpcs.
-@main
-struct Swcorosync: ParsableCommand {
-  static let configuration = CommandConfiguration(
+public struct Swcorosync: ParsableCommand {
+  public init() {}
+  public static let configuration = CommandConfiguration(
     commandName: "swcorosync",
     abstract: "swpcs membership and quorum daemon (authenticated UDP heartbeats, agreed views, votequorum).",
     subcommands: [Run.self, Keygen.self, CheckConfig.self],

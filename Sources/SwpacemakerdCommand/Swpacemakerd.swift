@@ -5,9 +5,9 @@ import ResourceManagerDaemon
 import SystemdIntegration
 
 /// `swpacemakerd`: the resource manager of swpcs.
-@main
-struct Swpacemakerd: ParsableCommand {
-  static let configuration = CommandConfiguration(
+public struct Swpacemakerd: ParsableCommand {
+  public init() {}
+  public static let configuration = CommandConfiguration(
     commandName: "swpacemakerd",
     abstract: "swpcs resource manager: replicated configuration, DC, scheduler, systemd and OCF execution.")
 
@@ -19,7 +19,7 @@ struct Swpacemakerd: ParsableCommand {
   @Flag(help: "Log debug detail (also: debug = true in the [cluster] section of the configuration).")
   var debug = false
 
-  func run() throws {
+  public func run() throws {
     DaemonLogging.bootstrap(debug: debug || ResourceManagerDaemon.debugLogging(clusterConfig: config))
     let paths = ManagerPaths(
       clusterConfig: config, corosyncSocket: corosyncSocket, socket: socket, storeDirectory: stateDir)

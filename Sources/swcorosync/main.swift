@@ -1,0 +1,3 @@
+import SwcorosyncCommand
+
+Swcorosync.main()

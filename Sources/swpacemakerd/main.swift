@@ -1,0 +1,3 @@
+import SwpacemakerdCommand
+
+Swpacemakerd.main()
