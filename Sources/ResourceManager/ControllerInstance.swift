@@ -265,7 +265,23 @@ public struct ControllerInstance: Sendable {
         ]
         .pending = request.spec.key
       }
-      if request.node == me { out.append(.execute(request)) }
+      if request.node == me {
+        if !quorate && ["start", "promote"].contains(request.spec.action)
+          && (config.properties["no-quorum-policy"] ?? "stop") != "ignore"
+        {
+          // Requested before this node lost quorum (its view was left behind, or the request was
+          // ordered late): the quorate partition may already run the resource elsewhere.
+          out.append(
+            .log(
+              level: .warning,
+              "not running \(request.spec.resource) \(request.spec.key): this node has no quorum"))
+          out += operationCompleted(
+            request, rc: 1, status: Self.refusedStatus, durationMs: 0, output: "this node has no quorum",
+            now: now)
+        } else {
+          out.append(.execute(request))
+        }
+      }
     case .actionResult(let result):
       if result.node == me, let i = undeliveredResults.firstIndex(of: result) {
         undeliveredResults.remove(at: i)
@@ -417,12 +433,23 @@ public struct ControllerInstance: Sendable {
     setMembership(node, .offline)
   }
 
+  /// Sets a node's membership; a node whose membership is set explicitly is no longer pending.
   mutating func setMembership(_ node: String, _ membership: NodeState.Membership) {
     if let i = state.nodes.firstIndex(where: { $0.name == node }) {
       state.nodes[i].membership = membership
+      state.nodes[i].pending = false
     } else {
       state.nodes.append(NodeState(name: node, membership: membership))
     }
+  }
+
+  mutating func markPending(_ node: String) {
+    if let i = state.nodes.firstIndex(where: { $0.name == node }) { state.nodes[i].pending = true }
+  }
+
+  /// Active resources, or an action in flight, recorded for `node` in this replica.
+  func mayHaveActiveResources(_ node: String) -> Bool {
+    hasActiveResources(node) || state.resources.values.contains { $0[node]?.pending != nil }
   }
 
   func makeHello() -> Hello {
@@ -464,6 +491,18 @@ public struct ControllerInstance: Sendable {
     specs[spec.resource] = spec
     var s = state.resources[spec.resource]?[result.node] ?? ResourceNodeState(role: .unknown)
     if s.pending == spec.key { s.pending = nil }
+    if result.status == Self.refusedStatus {
+      // Never run: nothing changed on that node, but the plan did not happen.
+      state.resources[spec.resource, default: [:]][result.node] = s
+      if isDC, var run = running, result.transition == run.id, result.index >= 0 {
+        run.completed.insert(result.index)
+        run.aborted = true
+        running = run
+      } else if isDC {
+        abortTransition(reason: "\(spec.resource) \(spec.key) was refused on \(result.node)")
+      }
+      return out
+    }
     let ok = result.status == "done"
     var failure = false
     switch (spec.action, spec.intervalMs) {
@@ -565,6 +604,9 @@ public struct ControllerInstance: Sendable {
     return "restart"
   }
 
+  /// The status of an action a node refused to run because it had no quorum.
+  static let refusedStatus = "refused-no-quorum"
+
   func isTrue(_ value: String) -> Bool { ["true", "yes", "on", "1", "y"].contains(value.lowercased()) }
 
   func expected(_ result: ActionResult) -> Bool {
@@ -626,7 +668,18 @@ public struct ControllerInstance: Sendable {
     replanNeeded = false
     state.quorate = quorate
     state.now = now / 1000
-    for node in members where !joined.contains(node) { setMembership(node, .offline) }
+    // A member that has not said hello in this view (its controller is down, or it missed the view's
+    // commit and still acts in an older view) is not known to be stopped: what this replica last knew
+    // may still run there. Like Pacemaker's pending node it keeps its resources, and nothing is
+    // started on it or recovered elsewhere until it joins. One that holds nothing is offline.
+    for node in members where !joined.contains(node) {
+      if mayHaveActiveResources(node) {
+        setMembership(node, .online)
+        markPending(node)
+      } else {
+        setMembership(node, .offline)
+      }
+    }
     let transition = Scheduler.schedule(config, state)
     notes = transition.notes
     guard !transition.actions.isEmpty else {
