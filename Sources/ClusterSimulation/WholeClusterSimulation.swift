@@ -372,12 +372,14 @@ public struct WholeClusterSimulation {
         while !nodes[i].toCorosync.isEmpty {
           busy = true
           let payload = nodes[i].toCorosync.removeFirst()
-          guard var membership = nodes[i].membership else { continue }
+          // Taken out while it runs, so its storage is not shared (no copy on write).
+          guard var membership = nodes[i].membership.take() else { continue }
           do {
             let events = try membership.submit(payload, now: now)
             nodes[i].membership = membership
             membershipEvents(i, events)
           } catch {
+            nodes[i].membership = membership
             log("\(nodes[i].name) swcorosync refused a message: \(error)")
           }
         }
@@ -390,7 +392,7 @@ public struct WholeClusterSimulation {
   mutating func controllerInput(
     _ i: Int, cleanup: Bool = false, _ input: (inout ControllerInstance, Int64) -> [ControllerDirective]
   ) {
-    guard var controller = nodes[i].controller else { return }
+    guard var controller = nodes[i].controller.take() else { return }
     let directives = input(&controller, wallMs)
     nodes[i].controller = controller
     for directive in directives {
@@ -624,13 +626,13 @@ public struct WholeClusterSimulation {
         }
       case 2:
         let m = inFlight.remove(at: messageIndex)
-        guard var membership = nodes[m.to].membership else { break }
+        guard var membership = nodes[m.to].membership.take() else { break }
         let events = membership.receive(
           m.message, from: nodes[m.from].id, incarnation: m.fromIncarnation, link: 0, now: now)
         nodes[m.to].membership = membership
         membershipEvents(m.to, events)
       case 3:
-        guard var membership = nodes[who].membership else { break }
+        guard var membership = nodes[who].membership.take() else { break }
         let events = membership.tick(now: now)
         nodes[who].membership = membership
         membershipEvents(who, events)
