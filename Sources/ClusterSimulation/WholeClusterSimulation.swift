@@ -596,17 +596,7 @@ public struct WholeClusterSimulation {
         }
       }
       if messageIndex >= 0 { (next, what) = (inFlight[messageIndex].at, 2) }
-      for i in nodes.indices {
-        guard let membership = nodes[i].membership else { continue }
-        let d = max(membership.nextDeadline(now: now), now)
-        if d < next { (next, what, who) = (d, 3, i) }
-        for op in nodes[i].operations where op.doneAt < next { (next, what, who) = (op.doneAt, 4, i) }
-        for f in nodes[i].fencing where f.doneAt < next { (next, what, who) = (f.doneAt, 8, i) }
-        for (key, m) in nodes[i].monitors where m.nextAt < next {
-          (next, what, who, detail) = (m.nextAt, 5, i, key)
-        }
-        if nodes[i].nextControllerTick < next { (next, what, who) = (nodes[i].nextControllerTick, 6, i) }
-      }
+      Self.nextNodeEvent(nodes, now: now, &next, &what, &who, &detail)
       for (i, at) in rebootAt where at < next { (next, what, who) = (at, 9, i) }
       now = max(now, next)
       switch what {
@@ -681,6 +671,28 @@ public struct WholeClusterSimulation {
       }
       drainSockets()
       checkWorld()
+    }
+  }
+}
+
+extension WholeClusterSimulation {
+  /// The earliest node event before `next` (membership deadline, operation, fence action, monitor,
+  /// controller tick). Static over a borrowed array: a method on `self`, or a binding of a node's
+  /// membership, copies the nodes' state (this runs for every event of the simulation).
+  static func nextNodeEvent(
+    _ nodes: [Node], now: Instant, _ next: inout Instant, _ what: inout Int, _ who: inout Int,
+    _ detail: inout String
+  ) {
+    for i in nodes.indices {
+      guard let deadline = nodes[i].membership?.nextDeadline(now: now) else { continue }
+      let d = max(deadline, now)
+      if d < next { (next, what, who) = (d, 3, i) }
+      for op in nodes[i].operations where op.doneAt < next { (next, what, who) = (op.doneAt, 4, i) }
+      for f in nodes[i].fencing where f.doneAt < next { (next, what, who) = (f.doneAt, 8, i) }
+      for (key, m) in nodes[i].monitors where m.nextAt < next {
+        (next, what, who, detail) = (m.nextAt, 5, i, key)
+      }
+      if nodes[i].nextControllerTick < next { (next, what, who) = (nodes[i].nextControllerTick, 6, i) }
     }
   }
 }

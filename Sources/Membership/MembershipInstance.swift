@@ -221,8 +221,8 @@ public struct MembershipInstance: Sendable {
   /// When the shell must call `tick` next at the latest.
   public func nextDeadline(now: Instant) -> Instant {
     var deadline = nextHeartbeatAt
-    for (_, peer) in peers {
-      if let heard = peer.lastHeard.compactMap({ $0 }).max() {
+    for peer in peers.values {
+      if let heard = peer.lastHeard.lazy.compactMap({ $0 }).max() {
         let expiry = heard + settings.failureTimeout
         if expiry > now && expiry < deadline { deadline = expiry }
       }

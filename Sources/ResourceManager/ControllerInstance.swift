@@ -107,7 +107,7 @@ public struct ControllerInstance: Sendable {
 
   /// The designated coordinator: the joined member with the lowest node id.
   public var dc: String? {
-    joined.filter { members.contains($0) }.min { id($0) < id($1) }
+    members.lazy.filter { joined.contains($0) }.min { id($0) < id($1) }
   }
   public var isDC: Bool { dc == me }
   func id(_ node: String) -> UInt32 { settings.nodeIds[node] ?? .max }
