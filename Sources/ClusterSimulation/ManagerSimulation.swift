@@ -62,6 +62,16 @@ public struct ManagerSimulation {
       settings: ControllerSettings(localNode: name, nodeIds: nodeIds, joinWaitMs: 2000), config: config)
   }
 
+  /// swpacemakerd alone restarts (its services keep running) and attaches to the current view.
+  public mutating func restartController(_ name: String) {
+    nodes[name]!.executing = []
+    start(name)
+    let quorate = members.count * 2 > names.count
+    log.append("swpacemakerd restarts on \(name)")
+    let current = members
+    carry(name) { c, now in c.attached(members: current, quorate: quorate, now: now) }
+  }
+
   /// Power loss: memory and running services are gone; the stored configuration survives.
   public mutating func crash(_ name: String) {
     nodes[name]!.controller = nil

@@ -198,6 +198,15 @@ public struct WholeClusterSimulation {
     let quorum = try! VoteQuorum(
       nodes: Dictionary(uniqueKeysWithValues: nodes.map { ($0.id, 1) }), options: QuorumOptions())
     nodes[i].membership = QuorateMembership(instance: instance, quorum: quorum)
+    startController(i)
+    nodes[i].currentView = nil
+    log(
+      "power on \(nodes[i].name) (incarnation \(nodes[i].incarnation), configuration \(nodes[i].stored.version))"
+    )
+  }
+
+  /// swpacemakerd starts from the configuration on disk, knowing nothing of the cluster's state.
+  mutating func startController(_ i: Int) {
     let config = nodes[i].stored
     if config.version < nodes[i].highestConfig {
       fail(
@@ -210,8 +219,28 @@ public struct WholeClusterSimulation {
       config: config)
     nodes[i].nextControllerTick = now + .milliseconds(1000 + Int64(i) * 137)
     nodes[i].ownFailCounts = [:]
-    nodes[i].currentView = nil
-    log("power on \(nodes[i].name) (incarnation \(nodes[i].incarnation), configuration \(config.version))")
+  }
+
+  /// swpacemakerd alone dies: its executor's actions and monitors go with it, what it had not yet
+  /// handed to swcorosync is lost; the services it started keep running.
+  mutating func controllerCrash(_ i: Int) {
+    guard nodes[i].up, nodes[i].controller != nil else { return }
+    nodes[i].controller = nil
+    nodes[i].operations = []
+    nodes[i].monitors = [:]
+    nodes[i].toController = []
+    nodes[i].toCorosync = []
+  }
+
+  /// systemd restarts swpacemakerd: it subscribes to swcorosync, whose answer is the current view
+  /// (`ResourceManagerDaemon.corosyncLine`).
+  mutating func controllerRestart(_ i: Int) {
+    guard nodes[i].up, nodes[i].controller == nil else { return }
+    startController(i)
+    guard let membership = nodes[i].membership, let view = membership.instance.installed else { return }
+    let members = view.memberIds.map { "n\($0)" }
+    let quorate = membership.effectiveQuorum.quorate
+    controllerInput(i) { c, now in c.attached(members: members, quorate: quorate, now: now) }
   }
 
   mutating func powerOff(_ i: Int) {
@@ -247,6 +276,8 @@ public struct WholeClusterSimulation {
     case .jitter(let ms): jitterMs = ms
     case .crash(let n): if nodes[n - 1].up { powerOff(n - 1) }
     case .restart(let n): powerOn(n - 1)
+    case .controllerCrash(let n): controllerCrash(n - 1)
+    case .controllerRestart(let n): controllerRestart(n - 1)
     case .serviceDies(let r, let n):
       guard nodes[n - 1].running.contains(r) else { return }
       nodes[n - 1].running.remove(r)

@@ -148,6 +148,19 @@ public struct ControllerInstance: Sendable {
     return out + schedule(now: now)
   }
 
+  /// swpacemakerd connected to swcorosync, which already has a view installed (the answer to
+  /// `subscribe`): as a view change, but its hello asks the members for theirs.
+  public mutating func attached(members: [String], quorate: Bool, now: Int64) -> [ControllerDirective] {
+    var out = viewChanged(members: members, lost: [], left: [], quorate: quorate, now: now)
+    for index in out.indices {
+      if case .broadcast(.hello(var hello)) = out[index], hello.node == me {
+        hello.joining = true
+        out[index] = .broadcast(.hello(hello))
+      }
+    }
+    return out
+  }
+
   public mutating func quorumChanged(_ quorate: Bool, now: Int64) -> [ControllerDirective] {
     self.quorate = quorate
     abortTransition(reason: "quorum changed")
@@ -170,6 +183,9 @@ public struct ControllerInstance: Sendable {
     switch message {
     case .hello(let hello):
       guard members.contains(hello.node) else { break }
+      if hello.joining == true && hello.node != me && joined.contains(me) {
+        out.append(.broadcast(.hello(makeHello())))
+      }
       joined.insert(hello.node)
       fencer.joinedAt[hello.node] = now
       out += mergeFenceHistory(hello.fenceHistory ?? [])
@@ -447,11 +463,6 @@ public struct ControllerInstance: Sendable {
     if let i = state.nodes.firstIndex(where: { $0.name == node }) { state.nodes[i].pending = true }
   }
 
-  /// Active resources, or an action in flight, recorded for `node` in this replica.
-  func mayHaveActiveResources(_ node: String) -> Bool {
-    hasActiveResources(node) || state.resources.values.contains { $0[node]?.pending != nil }
-  }
-
   func makeHello() -> Hello {
     var projected = self
     for result in undeliveredResults { _ = projected.apply(result, now: 0) }
@@ -669,16 +680,13 @@ public struct ControllerInstance: Sendable {
     state.quorate = quorate
     state.now = now / 1000
     // A member that has not said hello in this view (its controller is down, or it missed the view's
-    // commit and still acts in an older view) is not known to be stopped: what this replica last knew
-    // may still run there. Like Pacemaker's pending node it keeps its resources, and nothing is
-    // started on it or recovered elsewhere until it joins. One that holds nothing is offline.
+    // commit and still acts in an older view) is not known to be stopped: its services may run, and
+    // this replica may not even know which (it restarted since). Like Pacemaker's pending node it keeps
+    // what is known of it, nothing is started on it, and what it would have to be probed for first
+    // is started nowhere until it joins.
     for node in members where !joined.contains(node) {
-      if mayHaveActiveResources(node) {
-        setMembership(node, .online)
-        markPending(node)
-      } else {
-        setMembership(node, .offline)
-      }
+      setMembership(node, .online)
+      markPending(node)
     }
     let transition = Scheduler.schedule(config, state)
     notes = transition.notes

@@ -44,6 +44,10 @@ public struct Hello: Codable, Sendable, Equatable {
   /// resources: a member that did not see them go (it restarted, or was elsewhere) — perhaps the
   /// next DC — learns that they must be fenced before their resources are recovered.
   public var unclean: [String: [String: ResourceNodeState]]?
+  /// Sent by a controller that attached to a view swcorosync had already installed (it started or
+  /// restarted while swcorosync kept running): it missed that view's hellos, so every member that
+  /// has joined answers with its own — otherwise it would count only itself as joined, and so as DC.
+  public var joining: Bool?
   public init(
     node: String, configVersion: ConfigVersion, resources: [String: ResourceNodeState], shuttingDown: Bool,
     specs: [String: ActionSpec]? = nil, fenceHistory: [FenceHistoryEntry]? = nil,

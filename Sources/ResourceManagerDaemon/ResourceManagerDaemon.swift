@@ -298,9 +298,8 @@ public final class ResourceManagerDaemon: @unchecked Sendable {
       } else if let status = response.status, controller.members.isEmpty, !status.members.isEmpty {
         // The answer to subscribe: the current view.
         carryOut(
-          controller.viewChanged(
-            members: status.members.map(\.name), lost: [], left: [], quorate: status.quorum.quorate,
-            now: Self.wallMs()))
+          controller.attached(
+            members: status.members.map(\.name), quorate: status.quorum.quorate, now: Self.wallMs()))
       }
     }
   }

@@ -35,9 +35,11 @@ struct WholeClusterSimulationTests {
   /// and 155 (a change accepted without quorum), 255 (two changes on one base), 56 and 2000 (a new
   /// DC not knowing an UNCLEAN node), 1433 (a member that missed a view's commit treated as
   /// offline), 2399 (a node left behind in a view its mates moved on from kept quorum), 1029 and
-  /// 1273 (a node without quorum ran a start a DC requested before).
+  /// 1273 (a node without quorum ran a start a DC requested before), 2 (a restarted swpacemakerd
+  /// counting only itself as joined, so as DC), 145 (a member whose swpacemakerd is down treated as
+  /// offline by a DC that knew nothing of its resources).
   static let regressionSeeds: [UInt64] = [
-    16, 42, 70, 975, 194, 352, 155, 255, 56, 2000, 1433, 2399, 1029, 1273,
+    16, 42, 70, 975, 194, 352, 155, 255, 56, 2000, 1433, 2399, 1029, 1273, 2, 145,
   ]
 
   @Test("seeds that once found bugs pass", arguments: regressionSeeds)

@@ -93,6 +93,19 @@ struct ControllerTests {
     #expect(sim.controller(dc)!.state.nodes.first { $0.name == holder }?.pending == false)
   }
 
+  @Test("a restarted swpacemakerd learns the members' state from their answers and does not act as DC")
+  func restartedControllerJoinsTheView() {
+    var sim = formed()
+    let holder = sim.runningOn("web")[0]
+    // n3 is the highest id: alone in its own replica it would be the joined member with the lowest id.
+    sim.restartController("n3")
+    sim.run(forMs: 5000)
+    #expect(sim.controller("n3")!.joined == Set(sim.names))
+    for name in sim.names { #expect(sim.controller(name)!.dc == "n1") }
+    #expect(sim.runningOn("web") == [holder])
+    #expect(sim.maxConcurrent["web"] == 1)
+  }
+
   @Test("a node without quorum refuses to start what a DC asked before, and says so")
   func inquorateNodeRefusesStarts() {
     let sim = formed()
