@@ -242,6 +242,17 @@ public struct ControllerInstance: Sendable {
               ConfigPublish(
                 config: nil, requestId: change.requestId, origin: change.origin,
                 error: "this partition has no quorum: the configuration cannot be changed"))))
+      } else if !members.allSatisfy({ configVersions[$0] != nil })
+        || configVersions.values.contains(where: { $0 > config.version })
+      {
+        // Not every member's version is known yet (a partition merged, a node restarted): a newer
+        // configuration may be about to win, and a change based on this one would then vanish.
+        out.append(
+          .broadcast(
+            .configPublish(
+              ConfigPublish(
+                config: nil, requestId: change.requestId, origin: change.origin,
+                error: "the cluster is still agreeing on its configuration; retry"))))
       } else if change.baseVersion == config.version && (publishing ?? config.version) <= config.version {
         // A change is accepted only once the previous one published here is adopted: two changes on
         // the same base would both become epoch+1, and the second would be acknowledged but ignored.

@@ -106,6 +106,28 @@ struct ControllerTests {
     #expect(sim.maxConcurrent["web"] == 1)
   }
 
+  @Test("a DC refuses configuration changes until every member of a new view said hello")
+  func noChangeBeforeEveryVersionIsKnown() {
+    let sim = formed()
+    var dc = sim.controller("n1")!
+    let view = dc.viewChanged(members: sim.names, lost: [], left: [], quorate: true, now: sim.now)
+    // Its own hello is ordered first (it is DC then); the others' are still on their way.
+    for case .broadcast(.hello(let hello)) in view {
+      _ = dc.received(.hello(hello), from: "n1", now: sim.now)
+    }
+    #expect(dc.isDC)
+    let change = ConfigChange(
+      requestId: "r1", origin: "n2", baseVersion: dc.config.version, config: dc.config)
+    let out = dc.received(.configChange(change), from: "n2", now: sim.now)
+    let refused = out.contains { directive in
+      if case .broadcast(.configPublish(let publish)) = directive {
+        return publish.config == nil && publish.error != nil
+      }
+      return false
+    }
+    #expect(refused, "n2's and n3's configuration versions are not known yet: \(out)")
+  }
+
   @Test("a node without quorum refuses to start what a DC asked before, and says so")
   func inquorateNodeRefusesStarts() {
     let sim = formed()
