@@ -19,6 +19,10 @@ public enum SimulatedFault: Sendable, Equatable, CustomStringConvertible {
   case controllerCrash(node: Int)
   /// systemd starts swpacemakerd again: it connects to swcorosync and gets the current view.
   case controllerRestart(node: Int)
+  /// A clean power-off (`systemctl poweroff`): swpacemakerd asks the DC to move its resources away
+  /// and exits once none is left (or stops them itself after 60 s, or at once without a DC); then
+  /// swcorosync announces its leave and the node is off until `restart`.
+  case shutdown(node: Int)
   /// A running service dies on its own.
   case serviceDies(resource: String, node: Int)
   /// The next `action` of `resource` on `node` hangs until its timeout.
@@ -44,6 +48,7 @@ public enum SimulatedFault: Sendable, Equatable, CustomStringConvertible {
     case .crash(let n): "crash n\(n)"
     case .restart(let n): "restart n\(n)"
     case .controllerCrash(let n): "swpacemakerd dies on n\(n)"
+    case .shutdown(let n): "clean shutdown of n\(n)"
     case .controllerRestart(let n): "swpacemakerd restarts on n\(n)"
     case .serviceDies(let r, let n): "service \(r) dies on n\(n)"
     case .hangNext(let a, let r, let n): "next \(a) of \(r) on n\(n) hangs"
@@ -157,13 +162,22 @@ public struct SimulationScenario: Sendable, Equatable {
     // Kinds added after the first campaigns draw from their own generator, so the schedules drawn
     // before (and the seeds that found bugs in them) stay as they were, unless extended here.
     var later = SeededRandom(seed: seed ^ 0xC0FF_EE01)
-    if later.chance(0.25) {
+    /// With probability `p`: `down` on a node, then `back` after `minMs` + up to `spreadMs` ms.
+    func outage(
+      _ p: Double, _ down: (Int) -> SimulatedFault, back: (Int) -> SimulatedFault, minMs: Int64,
+      spreadMs: UInt64
+    ) {
+      guard later.chance(p) else { return }
       let n = 1 + Int(later.next() % UInt64(nodeCount))
       let at = 2000 + Int64(later.next() % UInt64(window - 2000))
-      faults.append(ScheduledFault(atMs: at, fault: .controllerCrash(node: n)))
-      let upAt = at + 200 + Int64(later.next() % 8000)
-      if upAt < window { faults.append(ScheduledFault(atMs: upAt, fault: .controllerRestart(node: n))) }
+      faults.append(ScheduledFault(atMs: at, fault: down(n)))
+      let upAt = at + minMs + Int64(later.next() % spreadMs)
+      if upAt < window { faults.append(ScheduledFault(atMs: upAt, fault: back(n))) }
     }
+    outage(
+      0.25, { .controllerCrash(node: $0) }, back: { .controllerRestart(node: $0) }, minMs: 200, spreadMs: 8000
+    )
+    outage(0.2, { .shutdown(node: $0) }, back: { .restart(node: $0) }, minMs: 1000, spreadMs: 10_000)
     faults.sort { $0.atMs < $1.atMs }
     return SimulationScenario(
       seed: seed, nodeCount: nodeCount, resources: resources, preferences: preferences,

@@ -59,6 +59,8 @@ public struct WholeClusterSimulation {
     // The world: services really running here (they die with the node).
     var running: Set<String> = []
     var hangNext: Set<[String]> = []
+    /// A clean shutdown in progress: when swpacemakerd stops waiting for the DC.
+    var stoppingUntil: Instant?
     var failNext: Set<[String]> = []
     // Disk.
     var incarnation: UInt64 = 0
@@ -221,6 +223,48 @@ public struct WholeClusterSimulation {
     nodes[i].ownFailCounts = [:]
   }
 
+  /// A clean stop, as `ResourceManagerDaemon.beginShutdown` then `CorosyncDaemon.shutdown` do it.
+  mutating func beginShutdown(_ i: Int) {
+    guard nodes[i].up, nodes[i].stoppingUntil == nil else { return }
+    guard let controller = nodes[i].controller, controller.dc != nil else {
+      finishShutdown(i, stopLocally: "no cluster to hand resources to")
+      return
+    }
+    nodes[i].stoppingUntil = now + .seconds(60)
+    controllerInput(i) { c, now in c.beginShutdown(now: now) }
+  }
+
+  /// After every event: a stopping swpacemakerd exits once it runs nothing (or it gave up waiting).
+  mutating func checkShutdownProgress() {
+    for i in nodes.indices {
+      guard let until = nodes[i].stoppingUntil else { continue }
+      if nodes[i].controller?.localActiveResources.isEmpty ?? true {
+        finishShutdown(i, stopLocally: nil)
+      } else if now >= until {
+        finishShutdown(i, stopLocally: "timed out waiting for the DC")
+      }
+    }
+  }
+
+  /// swpacemakerd exits (stopping what still runs here itself, if `stopLocally`), then swcorosync
+  /// announces its leave on every link, twice, and the node is off.
+  mutating func finishShutdown(_ i: Int, stopLocally reason: String?) {
+    nodes[i].stoppingUntil = nil
+    if let reason, !nodes[i].running.isEmpty {
+      log("\(nodes[i].name) stops \(nodes[i].running.sorted().joined(separator: " ")) locally: \(reason)")
+      nodes[i].running = []
+    }
+    nodes[i].controller = nil
+    if var membership = nodes[i].membership.take() {
+      let events = membership.leave(now: now)
+      nodes[i].membership = membership
+      membershipEvents(i, events + events)
+    }
+    powerOff(i)
+    // After the fault window every node must come back (a shutdown that began in it ends late).
+    if now >= start + .milliseconds(scenario.faultWindowMs) { rebootAt[i] = now + rebootTime }
+  }
+
   /// swpacemakerd alone dies: its executor's actions and monitors go with it, what it had not yet
   /// handed to swcorosync is lost; the services it started keep running.
   mutating func controllerCrash(_ i: Int) {
@@ -254,6 +298,7 @@ public struct WholeClusterSimulation {
     nodes[i].running = []
     nodes[i].hangNext = []
     nodes[i].failNext = []
+    nodes[i].stoppingUntil = nil
     log("power off \(nodes[i].name)")
   }
 
@@ -277,6 +322,7 @@ public struct WholeClusterSimulation {
     case .crash(let n): if nodes[n - 1].up { powerOff(n - 1) }
     case .restart(let n): powerOn(n - 1)
     case .controllerCrash(let n): controllerCrash(n - 1)
+    case .shutdown(let n): beginShutdown(n - 1)
     case .controllerRestart(let n): controllerRestart(n - 1)
     case .serviceDies(let r, let n):
       guard nodes[n - 1].running.contains(r) else { return }
@@ -701,6 +747,7 @@ public struct WholeClusterSimulation {
         }
       }
       drainSockets()
+      checkShutdownProgress()
       checkWorld()
     }
   }
