@@ -107,7 +107,12 @@ extension WholeClusterSimulation {
     for resource in scenario.resources {
       // Runs after every event: indices, not `filter`, so no node is copied.
       var holders: [String] = []
-      for i in nodes.indices where nodes[i].up && nodes[i].running.contains(resource) {
+      // Without fencing nothing stops a service on a node whose swpacemakerd is down while the others
+      // recover it (Pacemaker has no answer to that without fencing either): it does not count.
+      for i in nodes.indices
+      where nodes[i].up && nodes[i].running.contains(resource)
+        && (scenario.fencing || nodes[i].controller != nil)
+      {
         holders.append(nodes[i].name)
       }
       // Without fencing a failed stop cannot be recovered safely (Pacemaker's documented limit):

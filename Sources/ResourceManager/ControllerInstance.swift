@@ -186,6 +186,17 @@ public struct ControllerInstance: Sendable {
       if hello.joining == true && hello.node != me && joined.contains(me) {
         out.append(.broadcast(.hello(makeHello())))
       }
+      if hello.joining == true, var run = running {
+        // Its swpacemakerd restarted: what the DC asked of the old one will never be reported.
+        for (index, action) in run.transition.actions.enumerated()
+        where action.node == hello.node && action.kind != .fence && run.dispatched.contains(index)
+          && !run.completed.contains(index)
+        {
+          run.completed.insert(index)
+          run.aborted = true
+        }
+        running = run
+      }
       joined.insert(hello.node)
       fencer.joinedAt[hello.node] = now
       out += mergeFenceHistory(hello.fenceHistory ?? [])

@@ -37,9 +37,12 @@ struct WholeClusterSimulationTests {
   /// offline), 2399 (a node left behind in a view its mates moved on from kept quorum), 1029 and
   /// 1273 (a node without quorum ran a start a DC requested before), 2 (a restarted swpacemakerd
   /// counting only itself as joined, so as DC), 145 (a member whose swpacemakerd is down treated as
-  /// offline by a DC that knew nothing of its resources).
+  /// offline by a DC that knew nothing of its resources), 4651 (a change accepted before every
+  /// member's configuration version was known), 1607 (invariant: without fencing a service on a node
+  /// whose swpacemakerd is down does not count), 1924 (a DC waiting forever for an action a
+  /// restarted swpacemakerd never ran).
   static let regressionSeeds: [UInt64] = [
-    16, 42, 70, 975, 194, 352, 155, 255, 56, 2000, 1433, 2399, 1029, 1273, 2, 145,
+    16, 42, 70, 975, 194, 352, 155, 255, 56, 2000, 1433, 2399, 1029, 1273, 2, 145, 4651, 1607, 1924,
   ]
 
   @Test("seeds that once found bugs pass", arguments: regressionSeeds)
