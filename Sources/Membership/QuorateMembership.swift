@@ -38,7 +38,9 @@ public struct QuorateMembership: Sendable {
   /// Time passed: membership timers, then the last_man_standing window.
   public mutating func tick(now: Instant) -> [Event] {
     var out = process(instance.tick(now: now), now: now)
-    if suspended == nil, let changed = quorum.tick(now: now) {
+    // Also while suspended (then clients still see no quorum, see `quorumChanged`): a deadline left
+    // pending would make `nextDeadline` return a past instant forever.
+    if let changed = quorum.tick(now: now) {
       out.append(quorumChanged(changed, reason: "last_man_standing window elapsed"))
     }
     if let event = suspendIfAbandoned(now: now) { out.append(event) }

@@ -10,19 +10,19 @@ struct ScriptedNode {
   var versions: [NodeId: UInt64] = [:]
   var events: [QuorateMembership.Event] = []
 
-  init() throws {
+  init(options: QuorumOptions = QuorumOptions()) throws {
     let settings = MembershipSettings(localNode: n2, nodes: [n1, n2, n3])
-    let quorum = try VoteQuorum(nodes: [n1: 1, n2: 1, n3: 1], options: QuorumOptions())
+    let quorum = try VoteQuorum(nodes: [n1: 1, n2: 1, n3: 1], options: options)
     node = QuorateMembership(
       instance: MembershipInstance(settings: settings, incarnation: 2, now: now), quorum: quorum)
   }
 
-  /// A heartbeat from `peer` that hears everyone and reports `view`.
-  mutating func heartbeat(from peer: NodeId, view: ViewId) {
+  /// A heartbeat from `peer` that hears `hears` (everyone by default) and reports `view`.
+  mutating func heartbeat(from peer: NodeId, view: ViewId, hears: [NodeId] = [n1, n2, n3]) {
     versions[peer, default: 0] += 1
     let row = ConnectivityRow(
       origin: peer, incarnation: UInt64(peer.rawValue), version: versions[peer]!,
-      heard: [n1, n2, n3].filter { $0 != peer })
+      heard: hears.filter { $0 != peer })
     let beat = Heartbeat(
       view: view, quorate: true, delivered: 0, sequenced: 0, highestViewSequence: view.sequence, rows: [row])
     receive(.heartbeat(beat), from: peer)
@@ -46,9 +46,10 @@ struct ScriptedNode {
     return sim
   }
 
-  /// Node 1 proposes and commits `view` of all three.
-  mutating func install(_ id: ViewId) {
-    let view = View(id: id, members: [n1: 1, n2: 2, n3: 3])
+  /// Node 1 proposes and commits `view` of `members` (all three by default).
+  mutating func install(_ id: ViewId, members: [NodeId] = [n1, n2, n3]) {
+    let view = View(
+      id: id, members: Dictionary(uniqueKeysWithValues: members.map { ($0, UInt64($0.rawValue)) }))
     receive(.propose(view), from: n1)
     receive(.commit(view, cuts: []), from: n1)
   }
@@ -91,6 +92,30 @@ struct QuorateMembershipTests {
     #expect(sim.node.instance.installed?.id == ViewId(sequence: 3, coordinator: n1))
     #expect(sim.node.effectiveQuorum.quorate)
     #expect(sim.node.suspended == nil)
+  }
+
+  @Test("a last_man_standing window that ends while quorum is suspended does not spin the timer")
+  func lastManStandingWhileSuspended() throws {
+    var sim = try ScriptedNode(options: QuorumOptions(waitForAll: true, lastManStanding: true))
+    sim.heartbeat(from: n1, view: .none)
+    sim.heartbeat(from: n3, view: .none)
+    sim.install(ViewId(sequence: 1, coordinator: n1))
+    // Node 3 goes silent; nodes 1 and 2 form view 2 and stay quorate: the window starts.
+    let second = ViewId(sequence: 2, coordinator: n1)
+    for _ in 0..<6 {
+      sim.heartbeat(from: n1, view: ViewId(sequence: 1, coordinator: n1), hears: [n2])
+      sim.advance(.milliseconds(200))
+    }
+    sim.install(second, members: [n1, n2])
+    #expect(sim.node.instance.installed?.id == second)
+    #expect(sim.node.effectiveQuorum.quorate)
+    // Node 1 moves on to view 3 without node 2: suspended, then the window ends.
+    for _ in 0..<60 {
+      sim.heartbeat(from: n1, view: ViewId(sequence: 3, coordinator: n1), hears: [n2])
+      sim.advance(.milliseconds(200))
+      #expect(sim.node.nextDeadline(now: sim.now) > sim.now)
+    }
+    #expect(!sim.node.effectiveQuorum.quorate)
   }
 
   @Test("a view-mate reporting the same or an older view does not cost quorum")
