@@ -14,6 +14,15 @@ public enum SimulatedFault: Sendable, Equatable, CustomStringConvertible {
   case crash(node: Int)
   /// Power on: swcorosync and swpacemakerd start from what is on disk.
   case restart(node: Int)
+  /// swpacemakerd dies (its executor's actions and monitors with it); swcorosync and the running
+  /// services stay up, so the node stays a member.
+  case controllerCrash(node: Int)
+  /// systemd starts swpacemakerd again: it connects to swcorosync and gets the current view.
+  case controllerRestart(node: Int)
+  /// A clean power-off (`systemctl poweroff`): swpacemakerd asks the DC to move its resources away
+  /// and exits once none is left (or stops them itself after 60 s, or at once without a DC); then
+  /// swcorosync announces its leave and the node is off until `restart`.
+  case shutdown(node: Int)
   /// A running service dies on its own.
   case serviceDies(resource: String, node: Int)
   /// The next `action` of `resource` on `node` hangs until its timeout.
@@ -38,6 +47,9 @@ public enum SimulatedFault: Sendable, Equatable, CustomStringConvertible {
     case .jitter(let ms): "jitter \(ms) ms"
     case .crash(let n): "crash n\(n)"
     case .restart(let n): "restart n\(n)"
+    case .controllerCrash(let n): "swpacemakerd dies on n\(n)"
+    case .shutdown(let n): "clean shutdown of n\(n)"
+    case .controllerRestart(let n): "swpacemakerd restarts on n\(n)"
     case .serviceDies(let r, let n): "service \(r) dies on n\(n)"
     case .hangNext(let a, let r, let n): "next \(a) of \(r) on n\(n) hangs"
     case .failNext(let a, let r, let n): "next \(a) of \(r) on n\(n) fails"
@@ -147,6 +159,25 @@ public struct SimulationScenario: Sendable, Equatable {
       }
       faults.append(ScheduledFault(atMs: at, fault: fault))
     }
+    // Kinds added after the first campaigns draw from their own generator, so the schedules drawn
+    // before (and the seeds that found bugs in them) stay as they were, unless extended here.
+    var later = SeededRandom(seed: seed ^ 0xC0FF_EE01)
+    /// With probability `p`: `down` on a node, then `back` after `minMs` + up to `spreadMs` ms.
+    func outage(
+      _ p: Double, _ down: (Int) -> SimulatedFault, back: (Int) -> SimulatedFault, minMs: Int64,
+      spreadMs: UInt64
+    ) {
+      guard later.chance(p) else { return }
+      let n = 1 + Int(later.next() % UInt64(nodeCount))
+      let at = 2000 + Int64(later.next() % UInt64(window - 2000))
+      faults.append(ScheduledFault(atMs: at, fault: down(n)))
+      let upAt = at + minMs + Int64(later.next() % spreadMs)
+      if upAt < window { faults.append(ScheduledFault(atMs: upAt, fault: back(n))) }
+    }
+    outage(
+      0.25, { .controllerCrash(node: $0) }, back: { .controllerRestart(node: $0) }, minMs: 200, spreadMs: 8000
+    )
+    outage(0.2, { .shutdown(node: $0) }, back: { .restart(node: $0) }, minMs: 1000, spreadMs: 10_000)
     faults.sort { $0.atMs < $1.atMs }
     return SimulationScenario(
       seed: seed, nodeCount: nodeCount, resources: resources, preferences: preferences,

@@ -25,6 +25,8 @@ public struct ManagerSimulation {
   /// Ordered group messages not yet delivered: (origin, message, members at send time).
   var queue: [(origin: String, message: ControllerMessage)] = []
   public private(set) var members: [String] = []
+  /// Members that missed the current view's commit (see `setView`).
+  public private(set) var stale: Set<String> = []
   /// Largest number of live nodes running one resource at once, per resource.
   public private(set) var maxConcurrent: [String: Int] = [:]
   public var actionDuration: Int64 = 50
@@ -62,6 +64,16 @@ public struct ManagerSimulation {
       settings: ControllerSettings(localNode: name, nodeIds: nodeIds, joinWaitMs: 2000), config: config)
   }
 
+  /// swpacemakerd alone restarts (its services keep running) and attaches to the current view.
+  public mutating func restartController(_ name: String) {
+    nodes[name]!.executing = []
+    start(name)
+    let quorate = members.count * 2 > names.count
+    log.append("swpacemakerd restarts on \(name)")
+    let current = members
+    carry(name) { c, now in c.attached(members: current, quorate: quorate, now: now) }
+  }
+
   /// Power loss: memory and running services are gone; the stored configuration survives.
   public mutating func crash(_ name: String) {
     nodes[name]!.controller = nil
@@ -69,12 +81,17 @@ public struct ManagerSimulation {
     nodes[name]!.executing = []
   }
 
-  /// swcorosync installs a view: `members` (all of which must be up), the rest lost.
-  public mutating func setView(_ newMembers: [String], lost: [String] = [], left: [String] = []) {
+  /// swcorosync installs a view: `members` (all of which must be up), the rest lost. Members in
+  /// `missedBy` missed its commit: they stay in their old view, hear nothing of the new one, and
+  /// what they send reaches no one, until a later view.
+  public mutating func setView(
+    _ newMembers: [String], lost: [String] = [], left: [String] = [], missedBy: [String] = []
+  ) {
     members = newMembers
+    stale = Set(missedBy)
     let quorate = newMembers.count * 2 > names.count
-    log.append("view \(newMembers) lost \(lost)")
-    for name in newMembers {
+    log.append("view \(newMembers) lost \(lost)\(missedBy.isEmpty ? "" : " missed by \(missedBy)")")
+    for name in newMembers where !stale.contains(name) {
       carry(name) { c, now in
         c.viewChanged(members: newMembers, lost: lost, left: left, quorate: quorate, now: now)
       }
@@ -123,7 +140,7 @@ public struct ManagerSimulation {
     for directive in directives {
       switch directive {
       case .broadcast(let message):
-        if members.contains(name) { queue.append((name, message)) }
+        if members.contains(name) && !stale.contains(name) { queue.append((name, message)) }
       case .execute(let request):
         nodes[name]!.executing.append((request, now + actionDuration))
       case .persist(let config):
@@ -148,7 +165,7 @@ public struct ManagerSimulation {
       // Deliver everything queued, in order, to the current members.
       while !queue.isEmpty {
         let (origin, message) = queue.removeFirst()
-        for name in members where nodes[name]!.up {
+        for name in members where nodes[name]!.up && !stale.contains(name) {
           carry(name) { c, now in c.received(message, from: origin, now: now) }
         }
       }

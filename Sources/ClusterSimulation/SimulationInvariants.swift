@@ -105,14 +105,25 @@ extension WholeClusterSimulation {
   /// After every step: the real world.
   mutating func checkWorld() {
     for resource in scenario.resources {
-      let holders = nodes.filter { $0.up && $0.running.contains(resource) }.map(\.name)
+      // Runs after every event: indices, not `filter`, so no node is copied.
+      var holders: [String] = []
+      // Without fencing nothing stops a service on a node whose swpacemakerd is down while the others
+      // recover it (Pacemaker has no answer to that without fencing either): it does not count.
+      for i in nodes.indices
+      where nodes[i].up && nodes[i].running.contains(resource)
+        && (scenario.fencing || nodes[i].controller != nil)
+      {
+        holders.append(nodes[i].name)
+      }
       // Without fencing a failed stop cannot be recovered safely (Pacemaker's documented limit):
       // the resource stays blocked where the stop failed while a cut-off majority recovers it.
       let unrecoverable =
-        !scenario.fencing
-        && nodes.contains { node in
-          guard let s = node.controller?.state.resources[resource]?[node.name] else { return false }
-          return node.running.contains(resource) && (s.stopFailed || s.blocked)
+        holders.count >= 2 && !scenario.fencing
+        && nodes.indices.contains { i in
+          guard nodes[i].running.contains(resource),
+            let s = nodes[i].controller?.state.resources[resource]?[nodes[i].name]
+          else { return false }
+          return s.stopFailed || s.blocked
         }
       if holders.count >= 2 && !unrecoverable {
         if let since = doubleActiveSince[resource] {

@@ -59,6 +59,8 @@ public struct WholeClusterSimulation {
     // The world: services really running here (they die with the node).
     var running: Set<String> = []
     var hangNext: Set<[String]> = []
+    /// A clean shutdown in progress: when swpacemakerd stops waiting for the DC.
+    var stoppingUntil: Instant?
     var failNext: Set<[String]> = []
     // Disk.
     var incarnation: UInt64 = 0
@@ -198,6 +200,15 @@ public struct WholeClusterSimulation {
     let quorum = try! VoteQuorum(
       nodes: Dictionary(uniqueKeysWithValues: nodes.map { ($0.id, 1) }), options: QuorumOptions())
     nodes[i].membership = QuorateMembership(instance: instance, quorum: quorum)
+    startController(i)
+    nodes[i].currentView = nil
+    log(
+      "power on \(nodes[i].name) (incarnation \(nodes[i].incarnation), configuration \(nodes[i].stored.version))"
+    )
+  }
+
+  /// swpacemakerd starts from the configuration on disk, knowing nothing of the cluster's state.
+  mutating func startController(_ i: Int) {
     let config = nodes[i].stored
     if config.version < nodes[i].highestConfig {
       fail(
@@ -210,8 +221,70 @@ public struct WholeClusterSimulation {
       config: config)
     nodes[i].nextControllerTick = now + .milliseconds(1000 + Int64(i) * 137)
     nodes[i].ownFailCounts = [:]
-    nodes[i].currentView = nil
-    log("power on \(nodes[i].name) (incarnation \(nodes[i].incarnation), configuration \(config.version))")
+  }
+
+  /// A clean stop, as `ResourceManagerDaemon.beginShutdown` then `CorosyncDaemon.shutdown` do it.
+  mutating func beginShutdown(_ i: Int) {
+    guard nodes[i].up, nodes[i].stoppingUntil == nil else { return }
+    guard let controller = nodes[i].controller, controller.dc != nil else {
+      finishShutdown(i, stopLocally: "no cluster to hand resources to")
+      return
+    }
+    nodes[i].stoppingUntil = now + .seconds(60)
+    controllerInput(i) { c, now in c.beginShutdown(now: now) }
+  }
+
+  /// After every event: a stopping swpacemakerd exits once it runs nothing (or it gave up waiting).
+  mutating func checkShutdownProgress() {
+    for i in nodes.indices {
+      guard let until = nodes[i].stoppingUntil else { continue }
+      if nodes[i].controller?.localActiveResources.isEmpty ?? true {
+        finishShutdown(i, stopLocally: nil)
+      } else if now >= until {
+        finishShutdown(i, stopLocally: "timed out waiting for the DC")
+      }
+    }
+  }
+
+  /// swpacemakerd exits (stopping what still runs here itself, if `stopLocally`), then swcorosync
+  /// announces its leave on every link, twice, and the node is off.
+  mutating func finishShutdown(_ i: Int, stopLocally reason: String?) {
+    nodes[i].stoppingUntil = nil
+    if let reason, !nodes[i].running.isEmpty {
+      log("\(nodes[i].name) stops \(nodes[i].running.sorted().joined(separator: " ")) locally: \(reason)")
+      nodes[i].running = []
+    }
+    nodes[i].controller = nil
+    if var membership = nodes[i].membership.take() {
+      let events = membership.leave(now: now)
+      nodes[i].membership = membership
+      membershipEvents(i, events + events)
+    }
+    powerOff(i)
+    // After the fault window every node must come back (a shutdown that began in it ends late).
+    if now >= start + .milliseconds(scenario.faultWindowMs) { rebootAt[i] = now + rebootTime }
+  }
+
+  /// swpacemakerd alone dies: its executor's actions and monitors go with it, what it had not yet
+  /// handed to swcorosync is lost; the services it started keep running.
+  mutating func controllerCrash(_ i: Int) {
+    guard nodes[i].up, nodes[i].controller != nil else { return }
+    nodes[i].controller = nil
+    nodes[i].operations = []
+    nodes[i].monitors = [:]
+    nodes[i].toController = []
+    nodes[i].toCorosync = []
+  }
+
+  /// systemd restarts swpacemakerd: it subscribes to swcorosync, whose answer is the current view
+  /// (`ResourceManagerDaemon.corosyncLine`).
+  mutating func controllerRestart(_ i: Int) {
+    guard nodes[i].up, nodes[i].controller == nil else { return }
+    startController(i)
+    guard let membership = nodes[i].membership, let view = membership.instance.installed else { return }
+    let members = view.memberIds.map { "n\($0)" }
+    let quorate = membership.effectiveQuorum.quorate
+    controllerInput(i) { c, now in c.attached(members: members, quorate: quorate, now: now) }
   }
 
   mutating func powerOff(_ i: Int) {
@@ -225,6 +298,7 @@ public struct WholeClusterSimulation {
     nodes[i].running = []
     nodes[i].hangNext = []
     nodes[i].failNext = []
+    nodes[i].stoppingUntil = nil
     log("power off \(nodes[i].name)")
   }
 
@@ -247,6 +321,9 @@ public struct WholeClusterSimulation {
     case .jitter(let ms): jitterMs = ms
     case .crash(let n): if nodes[n - 1].up { powerOff(n - 1) }
     case .restart(let n): powerOn(n - 1)
+    case .controllerCrash(let n): controllerCrash(n - 1)
+    case .shutdown(let n): beginShutdown(n - 1)
+    case .controllerRestart(let n): controllerRestart(n - 1)
     case .serviceDies(let r, let n):
       guard nodes[n - 1].running.contains(r) else { return }
       nodes[n - 1].running.remove(r)
@@ -372,12 +449,14 @@ public struct WholeClusterSimulation {
         while !nodes[i].toCorosync.isEmpty {
           busy = true
           let payload = nodes[i].toCorosync.removeFirst()
-          guard var membership = nodes[i].membership else { continue }
+          // Taken out while it runs, so its storage is not shared (no copy on write).
+          guard var membership = nodes[i].membership.take() else { continue }
           do {
             let events = try membership.submit(payload, now: now)
             nodes[i].membership = membership
             membershipEvents(i, events)
           } catch {
+            nodes[i].membership = membership
             log("\(nodes[i].name) swcorosync refused a message: \(error)")
           }
         }
@@ -390,7 +469,7 @@ public struct WholeClusterSimulation {
   mutating func controllerInput(
     _ i: Int, cleanup: Bool = false, _ input: (inout ControllerInstance, Int64) -> [ControllerDirective]
   ) {
-    guard var controller = nodes[i].controller else { return }
+    guard var controller = nodes[i].controller.take() else { return }
     let directives = input(&controller, wallMs)
     nodes[i].controller = controller
     for directive in directives {
@@ -594,17 +673,7 @@ public struct WholeClusterSimulation {
         }
       }
       if messageIndex >= 0 { (next, what) = (inFlight[messageIndex].at, 2) }
-      for i in nodes.indices {
-        guard let membership = nodes[i].membership else { continue }
-        let d = max(membership.nextDeadline(now: now), now)
-        if d < next { (next, what, who) = (d, 3, i) }
-        for op in nodes[i].operations where op.doneAt < next { (next, what, who) = (op.doneAt, 4, i) }
-        for f in nodes[i].fencing where f.doneAt < next { (next, what, who) = (f.doneAt, 8, i) }
-        for (key, m) in nodes[i].monitors where m.nextAt < next {
-          (next, what, who, detail) = (m.nextAt, 5, i, key)
-        }
-        if nodes[i].nextControllerTick < next { (next, what, who) = (nodes[i].nextControllerTick, 6, i) }
-      }
+      Self.nextNodeEvent(nodes, now: now, &next, &what, &who, &detail)
       for (i, at) in rebootAt where at < next { (next, what, who) = (at, 9, i) }
       now = max(now, next)
       switch what {
@@ -624,13 +693,13 @@ public struct WholeClusterSimulation {
         }
       case 2:
         let m = inFlight.remove(at: messageIndex)
-        guard var membership = nodes[m.to].membership else { break }
+        guard var membership = nodes[m.to].membership.take() else { break }
         let events = membership.receive(
           m.message, from: nodes[m.from].id, incarnation: m.fromIncarnation, link: 0, now: now)
         nodes[m.to].membership = membership
         membershipEvents(m.to, events)
       case 3:
-        guard var membership = nodes[who].membership else { break }
+        guard var membership = nodes[who].membership.take() else { break }
         let events = membership.tick(now: now)
         nodes[who].membership = membership
         membershipEvents(who, events)
@@ -678,7 +747,30 @@ public struct WholeClusterSimulation {
         }
       }
       drainSockets()
+      checkShutdownProgress()
       checkWorld()
+    }
+  }
+}
+
+extension WholeClusterSimulation {
+  /// The earliest node event before `next` (membership deadline, operation, fence action, monitor,
+  /// controller tick). Static over a borrowed array: a method on `self`, or a binding of a node's
+  /// membership, copies the nodes' state (this runs for every event of the simulation).
+  static func nextNodeEvent(
+    _ nodes: [Node], now: Instant, _ next: inout Instant, _ what: inout Int, _ who: inout Int,
+    _ detail: inout String
+  ) {
+    for i in nodes.indices {
+      guard let deadline = nodes[i].membership?.nextDeadline(now: now) else { continue }
+      let d = max(deadline, now)
+      if d < next { (next, what, who) = (d, 3, i) }
+      for op in nodes[i].operations where op.doneAt < next { (next, what, who) = (op.doneAt, 4, i) }
+      for f in nodes[i].fencing where f.doneAt < next { (next, what, who) = (f.doneAt, 8, i) }
+      for (key, m) in nodes[i].monitors where m.nextAt < next {
+        (next, what, who, detail) = (m.nextAt, 5, i, key)
+      }
+      if nodes[i].nextControllerTick < next { (next, what, who) = (nodes[i].nextControllerTick, 6, i) }
     }
   }
 }

@@ -128,6 +128,8 @@ public struct MembershipInstance: Sendable {
     var departedIncarnation: UInt64?
     var reportedView: ViewId = .none
     var reportedViewMismatchSince: Instant?
+    /// Since when this member of the installed view reports a newer view (it moved on).
+    var movedOnSince: Instant?
     var quorate = false
     var delivered: UInt64 = 0
     var sequenced: UInt64 = 0
@@ -219,8 +221,8 @@ public struct MembershipInstance: Sendable {
   /// When the shell must call `tick` next at the latest.
   public func nextDeadline(now: Instant) -> Instant {
     var deadline = nextHeartbeatAt
-    for (_, peer) in peers {
-      if let heard = peer.lastHeard.compactMap({ $0 }).max() {
+    for peer in peers.values {
+      if let heard = peer.lastHeard.lazy.compactMap({ $0 }).max() {
         let expiry = heard + settings.failureTimeout
         if expiry > now && expiry < deadline { deadline = expiry }
       }
@@ -252,6 +254,7 @@ public struct MembershipInstance: Sendable {
       peer.delivered = 0
       peer.sequenced = 0
       peer.quorate = false
+      peer.movedOnSince = nil
       rows[sender] = nil
     }
     if peer.departedIncarnation == senderIncarnation { return [] }
@@ -364,6 +367,18 @@ public struct MembershipInstance: Sendable {
 
   public var pendingCount: Int { pending.count }
 
+  /// Members of the installed view that have reported a newer view for a failure timeout: they
+  /// installed it without this node, or this node missed its commit. Either way they no longer act
+  /// in this view, so until this node installs a newer view their votes must not count here (a
+  /// corosync node whose ring broke is in no ring either).
+  public func membersMovedOn(now: Instant) -> [NodeId] {
+    guard let view = installed else { return [] }
+    return view.memberIds.filter { node in
+      guard node != me, let since = peers[node]?.movedOnSince else { return false }
+      return now - since >= settings.failureTimeout
+    }
+  }
+
   // MARK: - Failure detection
 
   func isHeard(_ node: NodeId, now: Instant) -> Bool {
@@ -411,6 +426,11 @@ public struct MembershipInstance: Sendable {
       if peer.reportedViewMismatchSince == nil { peer.reportedViewMismatchSince = now }
     } else {
       peer.reportedViewMismatchSince = nil
+    }
+    if let view = installed, view.members[sender] != nil, heartbeat.view > view.id {
+      if peer.movedOnSince == nil { peer.movedOnSince = now }
+    } else {
+      peer.movedOnSince = nil
     }
     peers[sender] = peer
     for row in heartbeat.rows where row.origin != me && peers[row.origin] != nil {
@@ -607,7 +627,10 @@ public struct MembershipInstance: Sendable {
     lastSequencedFromOrigin = [:]
     installed = view
     phase = .operational
-    for node in peers.keys { peers[node]?.reportedViewMismatchSince = nil }
+    for node in peers.keys {
+      peers[node]?.reportedViewMismatchSince = nil
+      peers[node]?.movedOnSince = nil
+    }
     let quorateMembers = Set(view.memberIds.filter { $0 != me && peers[$0]?.quorate == true })
     out.append(
       .installView(

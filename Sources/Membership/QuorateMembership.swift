@@ -23,6 +23,12 @@ public struct QuorateMembership: Sendable {
 
   public private(set) var instance: MembershipInstance
   public private(set) var quorum: VoteQuorum
+  /// Set while members of the installed view have moved on to a newer view without this node and
+  /// the members left here have no quorum: the quorum clients were told. Cleared by the next view.
+  public private(set) var suspended: QuorumState?
+
+  /// The quorum clients were last told: the installed view's, unless suspended.
+  public var effectiveQuorum: QuorumState { suspended ?? quorum.state }
 
   public init(instance: MembershipInstance, quorum: VoteQuorum) {
     self.instance = instance
@@ -32,10 +38,30 @@ public struct QuorateMembership: Sendable {
   /// Time passed: membership timers, then the last_man_standing window.
   public mutating func tick(now: Instant) -> [Event] {
     var out = process(instance.tick(now: now), now: now)
+    // Also while suspended (then clients still see no quorum, see `quorumChanged`): a deadline left
+    // pending would make `nextDeadline` return a past instant forever.
     if let changed = quorum.tick(now: now) {
       out.append(quorumChanged(changed, reason: "last_man_standing window elapsed"))
     }
+    if let event = suspendIfAbandoned(now: now) { out.append(event) }
     return out
+  }
+
+  /// Members that moved on to a newer view no longer vote in this one: if the rest has no quorum,
+  /// clients are told at once rather than when (under loss, possibly seconds later) this node
+  /// installs a newer view — meanwhile the members that moved on may already recover its resources.
+  mutating func suspendIfAbandoned(now: Instant) -> Event? {
+    guard suspended == nil, quorum.state.quorate, let view = instance.installed else { return nil }
+    let gone = instance.membersMovedOn(now: now)
+    guard !gone.isEmpty else { return nil }
+    var remaining = quorum
+    let state = remaining.viewInstalled(
+      members: Set(view.memberIds).subtracting(gone), quorateMembers: [], now: now)
+    guard !state.quorate else { return nil }
+    suspended = state
+    instance.localQuorate = false
+    let names = gone.map { "\($0)" }.joined(separator: ", ")
+    return .quorum(state, reason: "members \(names) moved on to a newer view without this node")
   }
 
   /// When `tick` is due at the latest.
@@ -80,8 +106,14 @@ public struct QuorateMembership: Sendable {
   }
 
   mutating func quorumChanged(_ state: QuorumState, reason: String) -> Event {
-    instance.localQuorate = state.quorate
-    return .quorum(state, reason: reason)
+    guard var shown = suspended else {
+      instance.localQuorate = state.quorate
+      return .quorum(state, reason: reason)
+    }
+    // Still suspended: the change applies to the view this node is no longer fully part of.
+    shown.expectedVotes = state.expectedVotes
+    suspended = shown
+    return .quorum(shown, reason: reason)
   }
 
   mutating func process(_ directives: [MembershipDirective], now: Instant) -> [Event] {
@@ -91,7 +123,8 @@ public struct QuorateMembership: Sendable {
       case .persistViewSequence(let sequence): return .persistViewSequence(sequence)
       case .deliver(let delivery): return .deliver(delivery)
       case .installView(let change):
-        let before = quorum.state.quorate
+        let before = effectiveQuorum.quorate
+        suspended = nil
         let state = quorum.viewInstalled(
           members: Set(change.view.memberIds), quorateMembers: change.quorateMembers, now: now)
         instance.localQuorate = state.quorate

@@ -487,7 +487,7 @@ public final class CorosyncDaemon: @unchecked Sendable {
     let now = Self.monotonicNow()
     let view = instance.installed
     let peers = Dictionary(uniqueKeysWithValues: instance.peerStatus(now: now).map { ($0.node, $0) })
-    let q = quorum.state
+    let q = membership.effectiveQuorum
     var flags: [String] = []
     if q.flags.contains(.twoNode) { flags.append("2Node") }
     if q.quorate { flags.append("Quorate") }

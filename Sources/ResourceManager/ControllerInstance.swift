@@ -109,7 +109,7 @@ public struct ControllerInstance: Sendable {
 
   /// The designated coordinator: the joined member with the lowest node id.
   public var dc: String? {
-    joined.filter { members.contains($0) }.min { id($0) < id($1) }
+    members.lazy.filter { joined.contains($0) }.min { id($0) < id($1) }
   }
   public var isDC: Bool { dc == me }
   func id(_ node: String) -> UInt32 { settings.nodeIds[node] ?? .max }
@@ -166,6 +166,19 @@ public struct ControllerInstance: Sendable {
     return out + schedule(now: now)
   }
 
+  /// swpacemakerd connected to swcorosync, which already has a view installed (the answer to
+  /// `subscribe`): as a view change, but its hello asks the members for theirs.
+  public mutating func attached(members: [String], quorate: Bool, now: Int64) -> [ControllerDirective] {
+    var out = viewChanged(members: members, lost: [], left: [], quorate: quorate, now: now)
+    for index in out.indices {
+      if case .broadcast(.hello(var hello)) = out[index], hello.node == me {
+        hello.joining = true
+        out[index] = .broadcast(.hello(hello))
+      }
+    }
+    return out
+  }
+
   public mutating func quorumChanged(_ quorate: Bool, now: Int64) -> [ControllerDirective] {
     self.quorate = quorate
     abortTransition(reason: "quorum changed")
@@ -188,6 +201,20 @@ public struct ControllerInstance: Sendable {
     switch message {
     case .hello(let hello):
       guard members.contains(hello.node) else { break }
+      if hello.joining == true && hello.node != me && joined.contains(me) {
+        out.append(.broadcast(.hello(makeHello())))
+      }
+      if hello.joining == true, var run = running {
+        // Its swpacemakerd restarted: what the DC asked of the old one will never be reported.
+        for (index, action) in run.transition.actions.enumerated()
+        where action.node == hello.node && action.kind != .fence && run.dispatched.contains(index)
+          && !run.completed.contains(index)
+        {
+          run.completed.insert(index)
+          run.aborted = true
+        }
+        running = run
+      }
       joined.insert(hello.node)
       fencer.joinedAt[hello.node] = now
       noteSeen([hello.node] + (hello.seen ?? []))
@@ -245,6 +272,17 @@ public struct ControllerInstance: Sendable {
               ConfigPublish(
                 config: nil, requestId: change.requestId, origin: change.origin,
                 error: "this partition has no quorum: the configuration cannot be changed"))))
+      } else if !members.allSatisfy({ configVersions[$0] != nil })
+        || configVersions.values.contains(where: { $0 > config.version })
+      {
+        // Not every member's version is known yet (a partition merged, a node restarted): a newer
+        // configuration may be about to win, and a change based on this one would then vanish.
+        out.append(
+          .broadcast(
+            .configPublish(
+              ConfigPublish(
+                config: nil, requestId: change.requestId, origin: change.origin,
+                error: "the cluster is still agreeing on its configuration; retry"))))
       } else if change.baseVersion == config.version && (publishing ?? config.version) <= config.version {
         // A change is accepted only once the previous one published here is adopted: two changes on
         // the same base would both become epoch+1, and the second would be acknowledged but ignored.
@@ -284,7 +322,23 @@ public struct ControllerInstance: Sendable {
         ]
         .pending = request.spec.key
       }
-      if request.node == me { out.append(.execute(request)) }
+      if request.node == me {
+        if !quorate && ["start", "promote"].contains(request.spec.action)
+          && (config.properties["no-quorum-policy"] ?? "stop") != "ignore"
+        {
+          // Requested before this node lost quorum (its view was left behind, or the request was
+          // ordered late): the quorate partition may already run the resource elsewhere.
+          out.append(
+            .log(
+              level: .warning,
+              "not running \(request.spec.resource) \(request.spec.key): this node has no quorum"))
+          out += operationCompleted(
+            request, rc: 1, status: Self.refusedStatus, durationMs: 0, output: "this node has no quorum",
+            now: now)
+        } else {
+          out.append(.execute(request))
+        }
+      }
     case .actionResult(let result):
       if result.node == me, let i = undeliveredResults.firstIndex(of: result) {
         undeliveredResults.remove(at: i)
@@ -442,12 +496,18 @@ public struct ControllerInstance: Sendable {
     setMembership(node, .offline)
   }
 
+  /// Sets a node's membership; a node whose membership is set explicitly is no longer pending.
   mutating func setMembership(_ node: String, _ membership: NodeState.Membership) {
     if let i = state.nodes.firstIndex(where: { $0.name == node }) {
       state.nodes[i].membership = membership
+      state.nodes[i].pending = false
     } else {
       state.nodes.append(NodeState(name: node, membership: membership))
     }
+  }
+
+  mutating func markPending(_ node: String) {
+    if let i = state.nodes.firstIndex(where: { $0.name == node }) { state.nodes[i].pending = true }
   }
 
   func makeHello() -> Hello {
@@ -490,6 +550,18 @@ public struct ControllerInstance: Sendable {
     specs[spec.resource] = spec
     var s = state.resources[spec.resource]?[result.node] ?? ResourceNodeState(role: .unknown)
     if s.pending == spec.key { s.pending = nil }
+    if result.status == Self.refusedStatus {
+      // Never run: nothing changed on that node, but the plan did not happen.
+      state.resources[spec.resource, default: [:]][result.node] = s
+      if isDC, var run = running, result.transition == run.id, result.index >= 0 {
+        run.completed.insert(result.index)
+        run.aborted = true
+        running = run
+      } else if isDC {
+        abortTransition(reason: "\(spec.resource) \(spec.key) was refused on \(result.node)")
+      }
+      return out
+    }
     let ok = result.status == "done"
     var failure = false
     switch (spec.action, spec.intervalMs) {
@@ -595,6 +667,9 @@ public struct ControllerInstance: Sendable {
     return "restart"
   }
 
+  /// The status of an action a node refused to run because it had no quorum.
+  static let refusedStatus = "refused-no-quorum"
+
   func isTrue(_ value: String) -> Bool { ["true", "yes", "on", "1", "y"].contains(value.lowercased()) }
 
   func expected(_ result: ActionResult) -> Bool {
@@ -662,7 +737,15 @@ public struct ControllerInstance: Sendable {
     replanNeeded = false
     state.quorate = quorate
     state.now = now / 1000
-    for node in members where !joined.contains(node) { setMembership(node, .offline) }
+    // A member that has not said hello in this view (its controller is down, or it missed the view's
+    // commit and still acts in an older view) is not known to be stopped: its services may run, and
+    // this replica may not even know which (it restarted since). Like Pacemaker's pending node it keeps
+    // what is known of it, nothing is started on it, and what it would have to be probed for first
+    // is started nowhere until it joins.
+    for node in members where !joined.contains(node) {
+      setMembership(node, .online)
+      markPending(node)
+    }
     schedulerRuns += 1
     let transition = Scheduler.schedule(schedulingConfiguration(), state)
     notes = transition.notes

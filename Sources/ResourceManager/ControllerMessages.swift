@@ -47,6 +47,10 @@ public struct Hello: Codable, Sendable, Equatable {
   /// Nodes the sender has seen since it started (members, joined, fenced): a node nobody has seen
   /// is subject to `startup-fencing`.
   public var seen: [String]?
+  /// Sent by a controller that attached to a view swcorosync had already installed (it started or
+  /// restarted while swcorosync kept running): it missed that view's hellos, so every member that
+  /// has joined answers with its own — otherwise it would count only itself as joined, and so as DC.
+  public var joining: Bool?
   public init(
     node: String, configVersion: ConfigVersion, resources: [String: ResourceNodeState], shuttingDown: Bool,
     specs: [String: ActionSpec]? = nil, fenceHistory: [FenceHistoryEntry]? = nil,

@@ -327,9 +327,7 @@ public final class ResourceManagerDaemon: @unchecked Sendable {
       } else if let status = response.status, controller.members.isEmpty, !status.members.isEmpty {
         // The answer to subscribe: the current view.
         step {
-          $0.viewChanged(
-            members: status.members.map(\.name), lost: [], left: [], quorate: status.quorum.quorate,
-            now: Self.wallMs())
+          $0.attached(members: status.members.map(\.name), quorate: status.quorum.quorate, now: Self.wallMs())
         }
       }
     }

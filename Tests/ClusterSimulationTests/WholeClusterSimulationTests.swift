@@ -34,8 +34,18 @@ struct WholeClusterSimulationTests {
   /// undoing the node's own failure), 975 and 194 (a stale request executed without quorum), 352
   /// and 155 (a change accepted without quorum), 255 (two changes on one base), 56 and 2000 (a new
   /// DC not knowing an UNCLEAN node), 196, 36 and 276 (a failed stop's fencing of a member never
-  /// dispatched).
-  static let regressionSeeds: [UInt64] = [16, 42, 70, 975, 194, 352, 155, 255, 56, 2000, 196, 36, 276]
+  /// dispatched), 1433 (a member that missed a view's commit treated as
+  /// offline), 2399 (a node left behind in a view its mates moved on from kept quorum), 1029 and
+  /// 1273 (a node without quorum ran a start a DC requested before), 2 (a restarted swpacemakerd
+  /// counting only itself as joined, so as DC), 145 (a member whose swpacemakerd is down treated as
+  /// offline by a DC that knew nothing of its resources), 4651 (a change accepted before every
+  /// member's configuration version was known), 1607 (invariant: without fencing a service on a node
+  /// whose swpacemakerd is down does not count), 1924 (a DC waiting forever for an action a
+  /// restarted swpacemakerd never ran).
+  static let regressionSeeds: [UInt64] = [
+    16, 42, 70, 975, 194, 352, 155, 255, 56, 2000, 196, 36, 276, 1433, 2399, 1029, 1273, 2, 145, 4651, 1607,
+    1924,
+  ]
 
   @Test("seeds that once found bugs pass", arguments: regressionSeeds)
   func regression(seed: UInt64) {

@@ -72,6 +72,82 @@ struct ControllerTests {
     #expect(sim.maxConcurrent["web"] == 1)
   }
 
+  @Test("a member that missed the view's commit keeps its resources: nothing is recovered elsewhere")
+  func memberThatMissedTheViewKeepsItsResources() {
+    var sim = formed()
+    let holder = sim.runningOn("web")[0]
+    // A third node is lost; the holder stays a member but missed the commit, so it never says hello
+    // in the new view (as in seed 1433). Fencing is disabled: offline would mean "recover at once".
+    let gone = sim.names.first { $0 != holder }!
+    let members = sim.names.filter { $0 != gone }
+    sim.setView(members, lost: [gone], missedBy: [holder])
+    sim.run(forMs: 6000)
+    #expect(sim.runningOn("web") == [holder])
+    #expect(sim.maxConcurrent["web"] == 1)
+    let dc = members.first { $0 != holder }!
+    let seen = sim.controller(dc)!.state.nodes.first { $0.name == holder }
+    #expect(seen?.membership == .online && seen?.pending == true)
+    // Once it installs a view and says hello it is an ordinary member again.
+    sim.setView(members)
+    sim.run(forMs: 3000)
+    #expect(sim.runningOn("web") == [holder])
+    #expect(sim.controller(dc)!.state.nodes.first { $0.name == holder }?.pending == false)
+  }
+
+  @Test("a restarted swpacemakerd learns the members' state from their answers and does not act as DC")
+  func restartedControllerJoinsTheView() {
+    var sim = formed()
+    let holder = sim.runningOn("web")[0]
+    // n3 is the highest id: alone in its own replica it would be the joined member with the lowest id.
+    sim.restartController("n3")
+    sim.run(forMs: 5000)
+    #expect(sim.controller("n3")!.joined == Set(sim.names))
+    for name in sim.names { #expect(sim.controller(name)!.dc == "n1") }
+    #expect(sim.runningOn("web") == [holder])
+    #expect(sim.maxConcurrent["web"] == 1)
+  }
+
+  @Test("a DC refuses configuration changes until every member of a new view said hello")
+  func noChangeBeforeEveryVersionIsKnown() {
+    let sim = formed()
+    var dc = sim.controller("n1")!
+    let view = dc.viewChanged(members: sim.names, lost: [], left: [], quorate: true, now: sim.now)
+    // Its own hello is ordered first (it is DC then); the others' are still on their way.
+    for case .broadcast(.hello(let hello)) in view {
+      _ = dc.received(.hello(hello), from: "n1", now: sim.now)
+    }
+    #expect(dc.isDC)
+    let change = ConfigChange(
+      requestId: "r1", origin: "n2", baseVersion: dc.config.version, config: dc.config)
+    let out = dc.received(.configChange(change), from: "n2", now: sim.now)
+    let refused = out.contains { directive in
+      if case .broadcast(.configPublish(let publish)) = directive {
+        return publish.config == nil && publish.error != nil
+      }
+      return false
+    }
+    #expect(refused, "n2's and n3's configuration versions are not known yet: \(out)")
+  }
+
+  @Test("a node without quorum refuses to start what a DC asked before, and says so")
+  func inquorateNodeRefusesStarts() {
+    let sim = formed()
+    var node = sim.controller("n3")!
+    _ = node.quorumChanged(false, now: sim.now)
+    let spec = ActionSpec(
+      resource: "web", agent: AgentSpec(standard: .systemd, type: "web"), attributes: [], meta: [:],
+      action: "start", intervalMs: 0, timeoutMs: 20_000)
+    let out = node.received(
+      .actionRequest(ActionRequest(transition: 99, index: 0, node: "n3", spec: spec)), from: node.dc!,
+      now: sim.now)
+    #expect(!out.contains { if case .execute = $0 { true } else { false } })
+    let refused = out.contains { directive in
+      if case .broadcast(.actionResult(let result)) = directive { return result.spec == spec }
+      return false
+    }
+    #expect(refused)
+  }
+
   @Test("when the DC crashes the next node becomes DC and keeps managing")
   func dcFailover() {
     var sim = formed()
