@@ -193,6 +193,7 @@ public struct ControllerInstance: Sendable {
       }
       for (resource, spec) in hello.specs ?? [:] where specs[resource] == nil { specs[resource] = spec }
       setMembership(hello.node, hello.shuttingDown ? .shuttingDown : .online)
+      adoptHelloAttributes(hello)
       out += publishConfigIfNewest()
       abortTransition(reason: "node \(hello.node) joined")
     case .configPublish(let publish):
@@ -271,6 +272,8 @@ public struct ControllerInstance: Sendable {
         undeliveredResults.remove(at: i)
       }
       out += apply(result, now: now)
+    case .nodeAttribute(let update):
+      out += applyNodeAttribute(update)
     case .cleanup(let cleanup):
       for (resource, nodes) in state.resources where cleanup.resource == nil || cleanup.resource == resource {
         for (node, var nodeState) in nodes where cleanup.node == nil || cleanup.node == node {
@@ -364,6 +367,8 @@ public struct ControllerInstance: Sendable {
         .broadcast(
           .configChange(ConfigChange(requestId: requestId, origin: me, baseVersion: base, config: new)))
       ]
+    case .setAttribute:
+      return setAttributeRequest(token: token, request)
     case .cleanup:
       guard connected else {
         return [.reply(token: token, ManagerResponse(ok: false, error: "not connected to swcorosync"))]
@@ -419,6 +424,7 @@ public struct ControllerInstance: Sendable {
     for resource in state.resources.keys { state.resources[resource]?[node] = nil }
     recentFailures.removeAll { $0.node == node }
     setMembership(node, .offline)
+    clearTransientAttributes(node)
   }
 
   mutating func setMembership(_ node: String, _ membership: NodeState.Membership) {
@@ -436,7 +442,8 @@ public struct ControllerInstance: Sendable {
     for (resource, nodes) in projected.state.resources { if let s = nodes[me] { mine[resource] = s } }
     return Hello(
       node: me, configVersion: config.version, resources: mine, shuttingDown: shuttingDown.contains(me),
-      specs: specs.filter { mine[$0.key] != nil }, fenceHistory: fencer.history, unclean: uncleanNodes())
+      specs: specs.filter { mine[$0.key] != nil }, fenceHistory: fencer.history, unclean: uncleanNodes(),
+      attributes: state.nodes.first { $0.name == me }?.transientAttributes ?? [:])
   }
 
   /// Non-members this replica holds UNCLEAN, with their resources (carried in hellos).
@@ -736,6 +743,7 @@ public struct ControllerInstance: Sendable {
       ?? primitive.operations.first { $0.name == name }
     let timeout = op?.timeoutMs ?? config.operationDefaults["timeout"].flatMap(Self.parseMs) ?? 20_000
     var meta = config.resourceDefaults
+    for (k, v) in cloneMeta(for: resource) { meta[k] = v }
     for (k, v) in primitive.meta { meta[k] = v }
     return ActionSpec(
       resource: resource, agent: primitive.agent, attributes: primitive.attributes, meta: meta, action: name,

@@ -368,7 +368,7 @@ public final class ResourceManagerDaemon: @unchecked Sendable {
 
   func execute(_ request: ActionRequest) {
     let spec = request.spec
-    if spec.action == "stop" || spec.action == "demote" || spec.action == "start" {
+    if ["stop", "demote", "start", "promote"].contains(spec.action) {
       for (key, monitor) in recurring where monitor.spec.resource == spec.resource {
         monitor.task?.cancel()
         recurring[key] = nil

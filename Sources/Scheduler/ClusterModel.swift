@@ -176,6 +176,9 @@ struct Rsc {
   var definitionChanged = false
 
   var activeNodes: [Int] = []
+  /// Anonymous clone instances: the id the state records this instance under, per node where it is
+  /// active (Pacemaker's `clone_name`; promotion scores may be named after it).
+  var historyIds: [Int: String] = [:]
   var origRole = Role.stopped
   var nextRole = Role.unknown
   var probed: Set<Int> = []
@@ -356,7 +359,6 @@ struct Cluster {
         for i in rscs.indices where rscs[i].isPrimitive && isAnonymousCloneInstance(i) && top(i) == r {
           rscs[i].promotable = true
         }
-        notes.append("\(c.id): promotable clone instances keep their roles; promotion is not scheduled yet")
       }
       return r
     }

@@ -529,6 +529,7 @@ extension Cluster {
       assign(i)
       if let a = rscs[lead(i)].assigned { used.insert(a) }
     }
+    if instances.contains(where: { rscs[lead($0)].promotable }) { setPromotableRoles(r) }
     rscs[r].assignState = .done
   }
 

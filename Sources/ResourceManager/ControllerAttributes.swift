@@ -1,0 +1,56 @@
+import ResourceModel
+
+/// Transient node attributes (Pacemaker's attrd with `reboot` lifetime): promotion scores and other
+/// values agents set at run time through `crm_master`/`crm_attribute` (`swpcs node attribute
+/// --transient`). They live in the replicated state, not the configuration: every replica applies
+/// the same ordered `nodeAttribute` messages, a node's hello carries its own (so a replica that
+/// restarted learns them), and they vanish when their node leaves.
+extension ControllerInstance {
+  mutating func setAttributeRequest(token: Int, _ request: ManagerRequest) -> [ControllerDirective] {
+    guard connected else {
+      return [.reply(token: token, ManagerResponse(ok: false, error: "not connected to swcorosync"))]
+    }
+    guard let name = request.name, !name.isEmpty else {
+      return [.reply(token: token, ManagerResponse(ok: false, error: "set-attribute needs a name"))]
+    }
+    let node = request.node ?? me
+    guard members.contains(node) else {
+      return [
+        .reply(
+          token: token,
+          ManagerResponse(
+            ok: false,
+            error: "node '\(node)' is not a member; members: \(members.sorted().joined(separator: ", "))"))
+      ]
+    }
+    return [
+      .broadcast(.nodeAttribute(NodeAttributeUpdate(node: node, name: name, value: request.value))),
+      .reply(token: token, ManagerResponse(ok: true)),
+    ]
+  }
+
+  mutating func applyNodeAttribute(_ update: NodeAttributeUpdate) -> [ControllerDirective] {
+    guard let i = state.nodes.firstIndex(where: { $0.name == update.node }),
+      state.nodes[i].transientAttributes[update.name] != update.value
+    else { return [] }
+    state.nodes[i].transientAttributes[update.name] = update.value
+    abortTransition(reason: "attribute \(update.name) of \(update.node) changed")
+    return [
+      .log(
+        level: .info,
+        "node \(update.node): \(update.name) \(update.value.map { "= \($0)" } ?? "deleted")")
+    ]
+  }
+
+  mutating func adoptHelloAttributes(_ hello: Hello) {
+    guard let attributes = hello.attributes,
+      let i = state.nodes.firstIndex(where: { $0.name == hello.node })
+    else { return }
+    state.nodes[i].transientAttributes = attributes
+  }
+
+  mutating func clearTransientAttributes(_ node: String) {
+    guard let i = state.nodes.firstIndex(where: { $0.name == node }) else { return }
+    state.nodes[i].transientAttributes = [:]
+  }
+}
