@@ -510,10 +510,14 @@ public struct ControllerInstance: Sendable {
         s.stopFailed = true
         failure = true
       }
-    case ("promote", _):
-      if ok && result.rc == 0 { s.role = .promoted } else { failure = true }
-    case ("demote", _):
-      if ok && result.rc == 0 { s.role = .unpromoted } else { failure = true }
+    case ("promote", _), ("demote", _):
+      // The executor cancels the old role's monitors before a role change.
+      s.activeMonitors = []
+      if ok && result.rc == 0 {
+        s.role = spec.action == "promote" ? .promoted : .unpromoted
+      } else {
+        failure = true
+      }
     case ("monitor", _):
       if ok && (result.rc == 0 || result.rc == 8) {
         if !s.activeMonitors.contains(spec.key) { s.activeMonitors.append(spec.key) }

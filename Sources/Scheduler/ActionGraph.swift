@@ -273,6 +273,7 @@ extension Cluster {
     pendingOrders.append(PendingOrder(r, .stopped, r, .start, [.ordered]))
     pendingOrders.append(PendingOrder(r, .start, r, .running, [.unrunnableFirstBlocks]))
     guard rscs[r].variant == .group else {
+      if isPromotableClone(r) { promotableOrderings(r) }
       for instance in rscs[r].children {
         pendingOrders.append(PendingOrder(r, .start, instance, .start, [.ordered, .unrunnableFirstBlocks]))
         pendingOrders.append(PendingOrder(instance, .start, r, .running, [.ordered]))
@@ -321,6 +322,9 @@ extension Cluster {
     case .group, .clone:
       for child in rscs[r].children { createActions(child) }
       for task in [Task.start, .running, .stop, .stopped] { _ = pseudoAction(r, task) }
+      if isPromotableClone(r) {
+        for task in [Task.promote, .promoted, .demote, .demoted] { _ = pseudoAction(r, task) }
+      }
     }
   }
 
@@ -488,6 +492,13 @@ extension Cluster {
           pendingOrders.append(
             PendingOrder(r, .start, r, .monitor, [.firstImpliesThen, .unrunnableFirstBlocks]).with(
               then: monitor))
+          // A role's monitor runs once the resource is in that role.
+          if opRole == .promoted || opRole == .unpromoted {
+            let roleChange: Task = opRole == .promoted ? .promote : .demote
+            pendingOrders.append(
+              PendingOrder(r, roleChange, r, .monitor, [.firstImpliesThen, .unrunnableFirstBlocks]).with(
+                then: monitor))
+          }
         }
       }
       if opRole == .stopped && !isAnonymousCloneInstance(r) { stoppedRoleMonitor(r, op, key) }

@@ -116,3 +116,27 @@ extension Cluster {
     return total
   }
 }
+
+/// The orderings inside a promotable clone (Pacemaker's promotable clone constraints): each instance's
+/// promote and demote inside the clone's promote/promoted and demote/demoted brackets; every demote
+/// before any promote, and promotions only once the clone's starts are done.
+extension Cluster {
+  func isPromotableClone(_ r: Int) -> Bool {
+    rscs[r].variant == .clone
+      && rscs[r].children.contains { i in primitivesOf(i).contains { rscs[$0].promotable } }
+  }
+
+  mutating func promotableOrderings(_ r: Int) {
+    pendingOrders.append(PendingOrder(r, .demote, r, .demoted, [.unrunnableFirstBlocks]))
+    pendingOrders.append(PendingOrder(r, .promote, r, .promoted, [.unrunnableFirstBlocks]))
+    pendingOrders.append(PendingOrder(r, .demoted, r, .promote, [.ordered]))
+    pendingOrders.append(PendingOrder(r, .running, r, .promote, [.ordered]))
+    pendingOrders.append(PendingOrder(r, .demoted, r, .stop, [.ordered]))
+    for instance in rscs[r].children {
+      pendingOrders.append(PendingOrder(r, .promote, instance, .promote, [.ordered]))
+      pendingOrders.append(PendingOrder(instance, .promote, r, .promoted, [.ordered]))
+      pendingOrders.append(PendingOrder(r, .demote, instance, .demote, [.ordered]))
+      pendingOrders.append(PendingOrder(instance, .demote, r, .demoted, [.ordered]))
+    }
+  }
+}

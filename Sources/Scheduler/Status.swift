@@ -36,7 +36,9 @@ extension Cluster {
       let members = { (i: Int) -> [Int] in rscs[i].isPrimitive ? [i] : rscs[i].children }
       let bases = members(first).map { String(rscs[$0].id.prefix { $0 != ":" }) }
       let keys = bases.map { base in
-        state.resources.keys.filter { $0 == base || $0.hasPrefix(base + ":") }.sorted()
+        state.resources.keys.filter {
+          ($0 == base || $0.hasPrefix(base + ":")) && rscIndex[$0].map { !rscs[$0].removed } ?? true
+        }.sorted()
       }
       var used = Set<Int>()
       for n in nodes.indices {

@@ -187,7 +187,13 @@ func parsePrimitive(id: String, agent: AgentSpec, words: [String]) -> Primitive 
       finishOp()
       section = "meta"
       continue
-    default: break
+    default:
+      // pcs: `op monitor interval=10s role=Promoted monitor interval=11s role=Unpromoted`.
+      if section == "op" && !word.contains("=") {
+        finishOp()
+        currentOp = OperationSpec(id: "", name: word)
+        continue
+      }
     }
     guard let eq = word.firstIndex(of: "="), eq != word.startIndex else {
       fail("resource create: expected NAME=VALUE, 'op ACTION ...' or 'meta ...', got '\(word)'")
