@@ -34,7 +34,9 @@ extension ControllerInstance {
       state.nodes[i].transientAttributes[update.name] != update.value
     else { return [] }
     state.nodes[i].transientAttributes[update.name] = update.value
-    abortTransition(reason: "attribute \(update.name) of \(update.node) changed")
+    // Re-plan when the running transition ends, without aborting it: agents set scores while they
+    // start or promote, and aborting would drop what is left (the post notifications).
+    replanNeeded = true
     return [
       .log(
         level: .info,

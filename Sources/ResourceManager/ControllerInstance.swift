@@ -260,7 +260,7 @@ public struct ControllerInstance: Sendable {
       }
       // record-pending, on every replica: a start in flight counts as started when planning, so a
       // DC that re-plans before the result (after a view change, or a new DC) never starts it twice.
-      if request.spec.intervalMs == 0 && request.spec.action != "monitor" {
+      if request.spec.intervalMs == 0 && request.spec.action != "monitor" && request.spec.action != "notify" {
         state.resources[request.spec.resource, default: [:]][
           request.node, default: ResourceNodeState(role: .unknown)
         ]
@@ -733,7 +733,8 @@ public struct ControllerInstance: Sendable {
     case .monitor:
       name = "monitor"
       interval = action.intervalMs
-    case .notify, .fence, .clearFailure, .cancel: return nil
+    case .notify: name = "notify"
+    case .fence, .clearFailure, .cancel: return nil
     }
     guard let primitive = primitive(named: resource) else {
       // Removed from the configuration but still active: stop it as it was run.
@@ -749,6 +750,11 @@ public struct ControllerInstance: Sendable {
     var meta = config.resourceDefaults
     for (k, v) in cloneMeta(for: resource) { meta[k] = v }
     for (k, v) in primitive.meta { meta[k] = v }
+    if action.kind == .notify {
+      // Only OCF agents know the notify action.
+      guard primitive.agent.standard == .ocf else { return nil }
+      for (k, v) in action.notification?.variables ?? [:] { meta[k] = v }
+    }
     return ActionSpec(
       resource: resource, agent: primitive.agent, attributes: primitive.attributes, meta: meta, action: name,
       intervalMs: interval, timeoutMs: timeout)

@@ -3,7 +3,7 @@ import ResourceModel
 /// What an action does. Containers (groups, clones) get pseudo-actions (`start`, `running`, `stop`,
 /// `stopped`) that order their children as a unit; a probe is a `monitor` with interval 0.
 enum Task: String {
-  case start, stop, promote, demote, monitor, cancel, fence
+  case start, stop, promote, demote, monitor, cancel, fence, notify
   case clearFailcount = "clear_failcount"
   case running, stopped, promoted, demoted
 
@@ -75,6 +75,8 @@ struct Action {
   /// Exported even while optional (a start already in flight, which the transition must wait for).
   var alwaysInGraph = false
   var reason: String?
+  /// For notify actions.
+  var notification: ScheduledAction.Notification?
 
   var isProbe: Bool { task == .monitor && interval == 0 }
 }

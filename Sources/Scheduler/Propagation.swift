@@ -10,6 +10,7 @@ extension Cluster {
       blockColocationDependents(a, &dirty)
     }
     propagate()
+    scheduleNotifications()
   }
 
   private mutating func resolve(_ o: PendingOrder) {

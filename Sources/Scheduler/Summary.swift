@@ -14,7 +14,8 @@ extension Cluster {
         ScheduledAction(
           kind: kind, resource: action.rsc.map { rscs[$0].id },
           node: action.node.map { nodes[$0].name } ?? "",
-          intervalMs: action.interval, fenceAction: action.task == .fence ? options.fenceAction : nil))
+          intervalMs: action.task == .notify ? 0 : action.interval,
+          fenceAction: action.task == .fence ? options.fenceAction : nil, notification: action.notification))
     }
     result.orderings = orderings(exported)
     result.summary = fenceLines() + assignmentOrder.flatMap { summaryLines($0) }
@@ -36,6 +37,7 @@ extension Cluster {
     case .cancel: .cancel
     case .fence: .fence
     case .clearFailcount: .clearFailure
+    case .notify: .notify
     case .running, .stopped, .promoted, .demoted: nil
     }
   }

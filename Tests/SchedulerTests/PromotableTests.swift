@@ -1,4 +1,5 @@
 import ResourceModel
+import Scheduler
 import Testing
 
 /// Promotable clones: which instance is promoted (promotion scores, role=Promoted constraints,
@@ -97,4 +98,38 @@ struct PromotableTests {
   ]
 
   @Test(arguments: scenarios) func promotion(_ s: Scenario) { check(s) }
+
+  @Test func notifyTrueAnnouncesThePromotionToEveryInstanceBeforeAndAfter() {
+    let c = TestCluster("n1", "n2", resources: [Self.db(["notify": "true"])]).with {
+      $0.states = Self.pair.states
+    }
+    .node("n1", ["master-db": "5"]).node("n2", ["master-db": "10"])
+    let t = Scheduler.schedule(c.configuration, c.clusterState)
+    let notes = t.actions.enumerated().filter { $0.element.kind == .notify }
+    let described = Set(
+      notes.map {
+        "\($0.element.notification!.type)-\($0.element.notification!.operation) \($0.element.node)"
+      })
+    #expect(described == ["pre-promote n1", "pre-promote n2", "post-promote n1", "post-promote n2"])
+    guard let promote = t.actions.firstIndex(where: { $0.kind == .promote }) else {
+      Issue.record("no promote")
+      return
+    }
+    for (i, a) in notes {
+      let pair =
+        a.notification!.type == "pre"
+        ? Ordering(before: i, after: promote) : Ordering(before: promote, after: i)
+      #expect(
+        t.orderings.contains(pair),
+        "\(a.notification!.type) notification on \(a.node) ordered around the promote")
+      #expect(a.notification!.variables["notify_promote_uname"] == "n2")
+      #expect(a.notification!.variables["notify_unpromoted_uname"] == "n1 n2")
+      #expect(a.notification!.variables["notify_master_uname"] == "")
+    }
+  }
+
+  @Test func withoutNotifyThereAreNoNotifications() {
+    let c = Self.pair.node("n2", ["master-db": "10"])
+    #expect(!Scheduler.schedule(c.configuration, c.clusterState).actions.contains { $0.kind == .notify })
+  }
 }

@@ -60,6 +60,12 @@ def roles(m, base):
     return out
 
 
+def notify_log(cl, node):
+    """What ocf:swpcs:Stateful recorded of its notifications on a node."""
+    path = cl.managers[node].dir / "rsctmp" / "swpcs-Stateful-db.state.notify"
+    return path.read_text() if path.exists() else ""
+
+
 def one_promoted(cl, m, base, nodes):
     def check():
         r = roles(m, base)
@@ -97,11 +103,16 @@ def test_promotable_clone_promotes_by_score_and_ip_follows(cl):
     n1 = cl.managers["n1"]
     ok(n1, "resource", "create", "db", "ocf:swpcs:Stateful",
        "op", "monitor", "interval=5s", "role=Promoted", "monitor", "interval=30s", "role=Unpromoted",
-       "promotable", "meta", "promoted-max=1")
+       "promotable", "meta", "promoted-max=1", "notify=true")
     conf = ok(n1, "resource", "config")
     assert "Clone: db-clone (promotable)" in conf and "role=Promoted" in conf and "role=Unpromoted" in conf
     primary = one_promoted(cl, n1, "db", ["n1", "n2", "n3"])
     cl.settled(timeout=60)
+    # notify=true: every instance heard of the promotion before and after, with the promoted node.
+    for n in ["n1", "n2", "n3"]:
+        notes = cl.wait_for(lambda: notify_log(cl, n), timeout=30, what=f"notifications on {n}")
+        assert f"post-promote promote={primary} " in notes, notes
+        assert "pre-promote" in notes and "post-start" in notes, notes
     # The agent's crm_master calls reached the cluster: 10 where promoted, 5 elsewhere.
     attrs = ok(cl.managers[primary], "node", "attribute", "--transient")
     assert "master-db=10" in attrs, attrs
