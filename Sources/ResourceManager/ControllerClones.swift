@@ -33,3 +33,19 @@ extension ControllerInstance {
     return nil
   }
 }
+
+extension ControllerInstance {
+  /// Whether a recurring monitor's exit code means "as expected": a `role=Promoted` monitor expects
+  /// 8 (running promoted), a `role=Unpromoted` one 0; a monitor without a role accepts either. Any
+  /// other code (7 stopped, 9 failed promoted, ...) is a failure to recover from.
+  public func monitorSucceeded(_ spec: ActionSpec, rc: Int) -> Bool {
+    let role = primitive(named: spec.resource)?.operations.first {
+      $0.name == "monitor" && $0.intervalMs == spec.intervalMs
+    }?.role.flatMap(ConfigEdits.canonicalRole)
+    switch role {
+    case "Promoted": return rc == 8
+    case "Unpromoted": return rc == 0
+    default: return rc == 0 || rc == 8
+    }
+  }
+}

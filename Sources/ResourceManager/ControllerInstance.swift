@@ -485,6 +485,10 @@ public struct ControllerInstance: Sendable {
         s.role = .stopped
         s.definition = nil
       case 8 where ok: s.role = .promoted
+      case 9 where ok:
+        // Running promoted, but failed.
+        s.role = .promoted
+        failure = true
       default:
         s.role = .started
         failure = true
@@ -519,7 +523,7 @@ public struct ControllerInstance: Sendable {
         failure = true
       }
     case ("monitor", _):
-      if ok && (result.rc == 0 || result.rc == 8) {
+      if ok && monitorSucceeded(spec, rc: result.rc) {
         if !s.activeMonitors.contains(spec.key) { s.activeMonitors.append(spec.key) }
       } else {
         s.activeMonitors.removeAll { $0 == spec.key }
@@ -590,7 +594,7 @@ public struct ControllerInstance: Sendable {
     guard result.status == "done" else { return false }
     if result.spec.action == "monitor" && result.spec.intervalMs == 0 { return result.rc == 7 }
     if result.spec.action == "stop" { return result.rc == 0 || result.rc == 7 }
-    if result.spec.action == "monitor" { return result.rc == 0 || result.rc == 8 }
+    if result.spec.action == "monitor" { return monitorSucceeded(result.spec, rc: result.rc) }
     return result.rc == 0
   }
 

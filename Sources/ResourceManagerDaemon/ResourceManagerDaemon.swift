@@ -383,7 +383,7 @@ public final class ResourceManagerDaemon: @unchecked Sendable {
       self.loop.execute {
         self.completed(request, result)
         if spec.intervalMs > 0 && result.status == .done
-          && (result.rc.rawValue == 0 || result.rc.rawValue == 8)
+          && self.controller.monitorSucceeded(spec, rc: result.rc.rawValue)
         {
           self.startRecurring(spec, lastRc: result.rc.rawValue)
         }
@@ -434,7 +434,7 @@ public final class ResourceManagerDaemon: @unchecked Sendable {
         guard var current = self.recurring[key] else { return }
         current.running = false
         let rc = result.status == .done ? result.rc.rawValue : 1
-        let failed = !(rc == 0 || rc == 8)
+        let failed = !self.controller.monitorSucceeded(current.spec, rc: rc)
         if failed && current.lastRc != rc {
           current.task?.cancel()
           self.recurring[key] = nil

@@ -184,7 +184,11 @@ extension Cluster {
     }
     switch handling {
     case .ignore: break
-    case .demote, .block: rscs[r].failed = true
+    case .demote:
+      // on-fail=demote: a failed promoted instance is demoted, not restarted.
+      rscs[r].failed = true
+      if role == .promoted { setNextRole(r, .unpromoted) }
+    case .block: rscs[r].failed = true
     default:
       rscs[r].failed = true
       rscs[r].stopIfFailed = true

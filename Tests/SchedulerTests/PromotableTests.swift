@@ -91,6 +91,28 @@ struct PromotableTests {
       actions: ["cancel db:0 n1 11000", "promote db:0 n1", "monitor db:0 n1 10000"],
       summary: ["Promote db:0 ( Unpromoted -> Promoted n1 )"]),
     Scenario(
+      "on-fail=demote: a failed promoted monitor demotes that instance and promotes the other",
+      promoted(unpromoted(TestCluster("n1", "n2", resources: [db()]), "db:0", on: "n1"), "db:1", on: "n2")
+        .node("n1", ["master-db": "5"]).node("n2", ["master-db": "10"])
+        .state("db:1", on: "n2", failed("monitor_10000", role: .promoted, onFail: "demote")),
+      actions: [
+        "demote db:1 n2", "monitor db:1 n2 11000", "cancel db:0 n1 11000", "promote db:0 n1",
+        "monitor db:0 n1 10000",
+      ],
+      orderings: [("demote db:1 n2", "promote db:0 n1")],
+      summary: ["Promote db:0 ( Unpromoted -> Promoted n1 )", "Demote db:1 ( Promoted -> Unpromoted n2 )"]),
+    Scenario(
+      "a failed promoted monitor (rc 9) is recovered: demote, stop, start, promote again where it scores best",
+      promoted(unpromoted(TestCluster("n1", "n2", resources: [db()]), "db:0", on: "n1"), "db:1", on: "n2")
+        .node("n1", ["master-db": "5"]).node("n2", ["master-db": "10"])
+        .property("start-failure-is-fatal", "true")
+        .state("db:1", on: "n2", failed("monitor_10000", role: .promoted)),
+      actions: [
+        "demote db:1 n2", "stop db:1 n2", "start db:1 n2", "promote db:1 n2", "monitor db:1 n2 10000",
+      ],
+      orderings: [("demote db:1 n2", "stop db:1 n2"), ("start db:1 n2", "promote db:1 n2")],
+      summary: ["Recover db:1 ( Promoted n2 )"]),
+    Scenario(
       "target-role=Unpromoted keeps every instance unpromoted",
       TestCluster("n1", "n2", resources: [db(["target-role": "Unpromoted"])]).with { $0.states = pair.states }
         .node("n1", ["master-db": "5"]).node("n2", ["master-db": "10"]),
