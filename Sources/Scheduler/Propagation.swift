@@ -14,6 +14,7 @@ extension Cluster {
   }
 
   private mutating func resolve(_ o: PendingOrder) {
+    if resolveInterleaved(o) { return }
     var firsts: [Int] = []
     if let a = o.firstAction {
       firsts = [a]

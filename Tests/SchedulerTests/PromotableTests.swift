@@ -155,3 +155,33 @@ struct PromotableTests {
     #expect(!Scheduler.schedule(c.configuration, c.clusterState).actions.contains { $0.kind == .notify })
   }
 }
+
+/// Orders between clones with `interleave=true` on the dependent: per node, not clone-wide.
+struct InterleaveTests {
+  static func clones(interleave: Bool) -> TestCluster {
+    let a = Resource.clone(Clone(id: "A-clone", child: .primitive(primitiveSpec("A"))))
+    let b = Resource.clone(
+      Clone(
+        id: "B-clone", meta: interleave ? ["interleave": "true"] : [:], child: .primitive(primitiveSpec("B")))
+    )
+    var c = TestCluster("n1", "n2", resources: [a, b]).order("A-clone", "B-clone")
+    for (instance, node) in [("A:0", "n1"), ("A:1", "n2"), ("B:0", "n1"), ("B:1", "n2")] {
+      c = c.state(instance, on: node, ResourceNodeState(role: .started, activeMonitors: ["monitor_10000"]))
+    }
+    return c.state("A:1", on: "n2", failed("monitor_10000"))
+  }
+
+  static let scenarios: [Scenario] = [
+    Scenario(
+      "interleave=true: recovering A on n2 restarts only B on n2",
+      clones(interleave: true),
+      actions: [
+        "stop A:1 n2", "start A:1 n2", "monitor A:1 n2 10000", "stop B:1 n2", "start B:1 n2",
+        "monitor B:1 n2 10000",
+      ],
+      orderings: [("stop B:1 n2", "stop A:1 n2"), ("start A:1 n2", "start B:1 n2")],
+      summary: ["Recover A:1 ( n2 )", "Restart B:1 ( n2 ) due to required A:1 start"])
+  ]
+
+  @Test(arguments: scenarios) func interleave(_ s: Scenario) { check(s) }
+}
