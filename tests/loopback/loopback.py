@@ -278,7 +278,7 @@ class ManagedCluster(LoopbackCluster):
 
     def without_fencing(self):
         """Settled, then stonith-enabled=false (loopback nodes have no fencing device)."""
-        self.settled()
+        self.settled(timeout=60)
         r = self.managers["n1"].swpcs("property", "set", "stonith-enabled=false")
         assert r.returncode == 0, r.stderr
         return self
