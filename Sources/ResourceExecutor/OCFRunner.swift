@@ -63,7 +63,11 @@ public struct OCFRunner: ResourceAgentRunner {
     env["OCF_ROOT"] = root
     env["OCF_RA_VERSION_MAJOR"] = "1"
     env["OCF_RA_VERSION_MINOR"] = "1"
-    env["OCF_RESOURCE_INSTANCE"] = request.resource
+    // An anonymous clone's instances are all known to their agent by the cloned resource's id, as
+    // in Pacemaker (agents name promotion scores and look themselves up in crm_mon by it).
+    let anonymousInstance = request.meta["clone"] != nil && request.meta["globally-unique"] != "true"
+    env["OCF_RESOURCE_INSTANCE"] =
+      anonymousInstance ? String(request.resource.prefix { $0 != ":" }) : request.resource
     env["OCF_RESOURCE_TYPE"] = request.agent.type
     env["OCF_RESOURCE_PROVIDER"] = request.agent.provider ?? ""
     for attribute in request.attributes {

@@ -168,10 +168,17 @@ public enum ConfigEdits {
   }
 
   /// `property set NAME=VALUE` (empty value: unset).
-  public static func setProperty(_ config: inout ResourceConfiguration, name: String, value: String)
-    throws(ConfigEditError)
-  {
+  public static func setProperty(
+    _ config: inout ResourceConfiguration, name: String, value: String, force: Bool = false
+  ) throws(ConfigEditError) {
     let canonical = ClusterPropertyNames.canonical(name)
+    if force && ClusterPropertyNames.known[canonical] == nil {
+      // pcs --force: a name Pacemaker does not interpret (agents keep state there, e.g. redis's
+      // NAME_REPL_INFO through crm_attribute --type crm_config).
+      try checkId(name)
+      config.properties[name] = value.isEmpty ? nil : value
+      return
+    }
     guard let rule = ClusterPropertyNames.known[canonical] else {
       throw ConfigEditError(
         "unknown cluster property '\(name)'; known: \(ClusterPropertyNames.known.keys.sorted().joined(separator: ", "))"

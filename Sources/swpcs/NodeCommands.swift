@@ -104,19 +104,21 @@ extension Swpcs.Property {
   struct Set: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "NAME=VALUE...")
     @Argument var pairs: [String]
+    @Flag(help: "Accept a property Pacemaker does not know (kept for agents and scripts).") var force = false
     func run() throws {
       let values = parsePairs(pairs, context: "property set")
       editConfiguration("property set") { config, _ throws(ConfigEditError) in
-        for (k, v) in values { try ConfigEdits.setProperty(&config, name: k, value: v) }
+        for (k, v) in values { try ConfigEdits.setProperty(&config, name: k, value: v, force: force) }
       }
     }
   }
   struct Unset: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "NAME...")
     @Argument var names: [String]
+    @Flag(help: "Accept a property Pacemaker does not know.") var force = false
     func run() throws {
       editConfiguration("property unset") { config, _ throws(ConfigEditError) in
-        for k in names { try ConfigEdits.setProperty(&config, name: k, value: "") }
+        for k in names { try ConfigEdits.setProperty(&config, name: k, value: "", force: force) }
       }
     }
   }

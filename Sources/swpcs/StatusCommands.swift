@@ -9,7 +9,7 @@ extension Swpcs {
   struct Status: ParsableCommand {
     static let configuration = CommandConfiguration(
       abstract: "Cluster status in the pcs layout (--output json for scripts).",
-      subcommands: [Full.self, Resources.self, Nodes.self, QuorumStatus.self, Wait.self],
+      subcommands: [Full.self, Resources.self, Nodes.self, QuorumStatus.self, Wait.self, CrmMonXML.self],
       defaultSubcommand: Full.self)
   }
 }
@@ -40,6 +40,12 @@ extension Swpcs.Status {
       case .text: print(StatusText.resources(status), terminator: "")
       }
     }
+  }
+  struct CrmMonXML: ParsableCommand {
+    static let configuration = CommandConfiguration(
+      commandName: "xml",
+      abstract: "Resource instances in the layout of crm_mon --output-as=xml (for agents that read crm_mon).")
+    func run() throws { print(CrmMonText.xml(managerStatus()), terminator: "") }
   }
   struct Nodes: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Nodes only.")
@@ -455,5 +461,25 @@ enum StatusText {
     case 9: return "promoted (failed)"
     default: return "error"
     }
+  }
+}
+
+/// The part of `crm_mon --output-as=xml` that OCF agents grep (ocf:heartbeat:redis looks for its
+/// Promoted instance): one `<resource …>` line per active instance, attributes in crm_mon's order.
+enum CrmMonText {
+  static func xml(_ s: ManagerStatus) -> String {
+    var out = "<pacemaker-result api-version=\"2.0\" request=\"crm_mon\">\n  <resources>\n"
+    for p in ResourcePlacement.all(s) {
+      for (node, state) in p.roles {
+        let role = p.instanceRole(state)
+        let failed = role == "FAILED"
+        out +=
+          "    <resource id=\"\(p.id)\" resource_agent=\"\(p.agent)\" role=\"\(failed ? "Started" : role)\" "
+          + "active=\"true\" orphaned=\"false\" blocked=\"\(state.blocked)\" managed=\"\(!p.unmanaged)\" "
+          + "failed=\"\(failed)\" failure_ignored=\"false\" nodes_running_on=\"1\">\n"
+          + "      <node name=\"\(node)\" cached=\"true\"/>\n    </resource>\n"
+      }
+    }
+    return out + "  </resources>\n</pacemaker-result>\n"
   }
 }

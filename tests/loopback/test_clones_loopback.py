@@ -5,6 +5,7 @@ import json
 import os
 import re
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -135,6 +136,25 @@ def test_promotable_clone_promotes_by_score_and_ip_follows(cl):
     cl.wait_for(lambda: roles(n1, "db").get(target) == "Promoted" and roles(n1, "ip") == {target: "Started"},
                 timeout=60, what=f"db promoted on {target} and ip there")
     assert list(roles(n1, "db").values()).count("Promoted") == 1
+
+
+def test_shims_serve_what_the_redis_agent_asks(cl):
+    """ocf:heartbeat:redis keeps its last primary with crm_attribute --type crm_config and finds the
+    promoted instance with crm_mon's XML (grep as in the agent's master_is_active)."""
+    n1 = cl.managers["n1"]
+    env = n1.env(SWPCS=str(BIN / "swpcs"))
+    shim = str(ROOT / "agents" / "crm_attribute")
+    attr = ["--type", "crm_config", "--name", "db_REPL_INFO", "-s", "redis_replication"]
+    r = subprocess.run([shim, *attr, "-v", "n2", "-q"], env=env, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    r = subprocess.run([shim, *attr, "--query", "-q"], env=env, capture_output=True, text=True)
+    assert r.returncode == 0 and r.stdout.strip() == "n2", (r.stdout, r.stderr)
+    primary = one_promoted(cl, n1, "db", ["n1", "n2", "n3"])
+    xml = subprocess.run([str(ROOT / "agents" / "crm_mon"), "-1", "--output-as=xml"], env=env,
+                         capture_output=True, text=True).stdout
+    line = re.search(r'resource.*id="db".* role="(Promoted|Master)".* active="true".* orphaned="false".* '
+                     r'failed="false".*\n\s*<node name="([^"]+)"', xml)
+    assert line and line.group(2) == primary, xml
 
 
 def test_promoted_node_lost_replica_promoted(cl):
