@@ -753,6 +753,8 @@ public struct ControllerInstance: Sendable {
     let timeout = op?.timeoutMs ?? config.operationDefaults["timeout"].flatMap(Self.parseMs) ?? 20_000
     var meta = config.resourceDefaults
     for (k, v) in cloneMeta(for: resource) { meta[k] = v }
+    // Pacemaker passes the node an action runs on (agents name their node attributes after it).
+    meta["on_node"] = action.node
     for (k, v) in primitive.meta { meta[k] = v }
     if action.kind == .notify {
       // Only OCF agents know the notify action.
