@@ -60,6 +60,11 @@ public struct OCFRunner: ResourceAgentRunner {
   public func environment(for request: OperationRequest) throws(InvalidParameter) -> [String: String] {
     var env = baseEnvironment.filter { !$0.key.hasPrefix("OCF_") }
     if env["PATH"]?.isEmpty ?? true { env["PATH"] = Self.defaultPath }
+    // ocf-shellfuncs runs "$SHELL -c" with bash syntax (crm_mon_no_validation's `<(…)`); systemd
+    // services have no SHELL.
+    if env["SHELL"]?.isEmpty ?? true {
+      env["SHELL"] = FileManager.default.isExecutableFile(atPath: "/bin/bash") ? "/bin/bash" : "/bin/sh"
+    }
     env["OCF_ROOT"] = root
     env["OCF_RA_VERSION_MAJOR"] = "1"
     env["OCF_RA_VERSION_MINOR"] = "1"

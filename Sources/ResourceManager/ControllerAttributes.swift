@@ -56,3 +56,22 @@ extension ControllerInstance {
     state.nodes[i].transientAttributes = [:]
   }
 }
+
+extension ControllerInstance {
+  /// True when two configurations differ only in cluster properties Pacemaker does not interpret —
+  /// values agents keep there (ocf:heartbeat:redis's `NAME_REPL_INFO`, set during its promote). Such a
+  /// change re-plans after the running transition instead of aborting it, which would drop its post
+  /// notifications (the ones that repoint the replicas).
+  static func differsOnlyInAgentData(_ a: ResourceConfiguration, _ b: ResourceConfiguration) -> Bool {
+    var x = a
+    var y = b
+    x.version = ConfigVersion()
+    y.version = ConfigVersion()
+    for key in Set(x.properties.keys).union(y.properties.keys)
+    where ClusterPropertyNames.known[ClusterPropertyNames.canonical(key)] == nil {
+      x.properties[key] = nil
+      y.properties[key] = nil
+    }
+    return x == y
+  }
+}

@@ -198,11 +198,12 @@ public struct ControllerInstance: Sendable {
       abortTransition(reason: "node \(hello.node) joined")
     case .configPublish(let publish):
       if let new = publish.config, new.version > config.version {
+        let onlyAgentData = Self.differsOnlyInAgentData(config, new)
         config = new
         lastChange = now
         out.append(.persist(new))
         out.append(.log(level: .notice, "configuration \(new.version) adopted"))
-        abortTransition(reason: "configuration changed")
+        if onlyAgentData { replanNeeded = true } else { abortTransition(reason: "configuration changed") }
       }
       if let requestId = publish.requestId, publish.origin == me,
         let token = pendingRequests.removeValue(forKey: requestId)

@@ -1,0 +1,187 @@
+"""Issue #9 on real nodes: Debian's unchanged ocf:heartbeat:redis as a promotable clone (with the
+crm_attribute/crm_master/crm_mon/cibadmin shims from agents/), a floating IP colocated with the Promoted
+instance, writes through the IP, power loss of the primary. `ROLE` is polled on every live node the
+whole time: never two primaries."""
+
+import json
+import shutil
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from swpcs_harness import Cluster, InstallSpec, wait_until
+
+PREFIX = "swq"
+VIP = "192.0.2.100"
+REPO = Path(__file__).resolve().parents[2]
+REDIS_CONF = """\
+bind 0.0.0.0
+protected-mode no
+port 6379
+dir /var/lib/redis
+save ""
+appendonly no
+"""
+
+pytestmark = pytest.mark.skipif(
+    not Path("/usr/lib/ocf/resource.d/heartbeat/redis").exists() or not shutil.which("redis-server"),
+    reason="needs Debian's resource-agents and redis-server (scripts/setup installs them)")
+
+
+def conf(nodes):
+    lines = ["[cluster]", "name = redis", ""]
+    for i in range(1, nodes + 1):
+        lines += [f"[node n{i}]", f"id = {i}", f"addr = 192.0.2.{10 + i}", ""]
+    return "\n".join(lines)
+
+
+def swpcs(node, *args, check=True):
+    r = node.run(["swpcs", *args], timeout=90)
+    if check and r.returncode != 0:
+        raise AssertionError(f"[{node.name}] swpcs {' '.join(args)} failed ({r.returncode}): {r.stderr}{r.stdout}")
+    return r
+
+
+def status(node):
+    return json.loads(swpcs(node, "status", "--output", "json").stdout)
+
+
+def role(node):
+    """master | slave | None (not answering)."""
+    try:
+        r = node.run(["redis-cli", "-h", "127.0.0.1", "--raw", "ROLE"], timeout=3)
+    except Exception:
+        return None
+    out = r.stdout.split()
+    return out[0] if r.returncode == 0 and out else None
+
+
+def vip_holder(cluster):
+    s = status(next(n for n in cluster if n.running))
+    vip = next((r for r in s["resources"] if r["id"] == "vip"), None)
+    return vip["node"] if vip and vip["role"] == "Started" else None
+
+
+def promoted(cluster):
+    s = status(next(n for n in cluster if n.running))
+    redis = next((r for r in s["resources"] if r["id"] == "redis"), None)
+    return [i["node"] for i in (redis or {}).get("instances", []) if i["role"] == "Promoted"]
+
+
+def shims():
+    files = {}
+    for tool, source in [("crm_attribute", "crm_attribute"), ("crm_master", "crm_attribute"),
+                         ("crm_mon", "crm_mon"), ("cibadmin", "cibadmin")]:
+        files[f"/usr/sbin/{tool}"] = ((REPO / "agents" / source).read_text(), 0o755)
+    # Pacemaker's daemons are on the host (for crm_simulate): without this, ocf-shellfuncs would ask
+    # Pacemaker's crm_node for the node name.
+    files["/usr/sbin/pacemakerd"] = ("#!/bin/sh\nexit 1\n", 0o755)
+    files["/etc/redis/swpcs.conf"] = (REDIS_CONF, 0o644)
+    return files
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    spec = InstallSpec.from_repo(conf_text=conf(3), files=shims())
+    with Cluster(nodes=3, links=1, prefix=PREFIX, install=spec) as c:
+        c.boot()
+        for n in c:
+            n.systemctl("start", "swcorosync", "swpacemaker")
+        wait_until(lambda: status(c.node(1))["dc"] and len(
+            [x for x in status(c.node(1))["nodes"] if x["state"] == "online"]) == 3, 30, "3 online nodes")
+        swpcs(c.node(1), "property", "set", "stonith-enabled=false")
+        yield c
+
+
+def test_redis_failover_through_the_vip(cluster):
+    n1 = cluster.node(1)
+    swpcs(n1, "resource", "create", "redis", "ocf:heartbeat:redis", "config=/etc/redis/swpcs.conf",
+          "wait_last_known_master=true",
+          "op", "monitor", "interval=5s", "role=Promoted", "timeout=20s",
+          "monitor", "interval=6s", "role=Unpromoted", "timeout=20s", "start", "timeout=60s",
+          "promotable", "meta", "notify=true")
+    swpcs(n1, "resource", "create", "vip", "ocf:heartbeat:IPaddr2", f"ip={VIP}", "cidr_netmask=25", "nic=eth0",
+          "op", "monitor", "interval=5s")
+    swpcs(n1, "constraint", "colocation", "add", "vip", "with", "Promoted", "redis-clone")
+    swpcs(n1, "constraint", "order", "promote", "redis-clone", "then", "start", "vip")
+
+    def settled_primary():
+        p = promoted(cluster)
+        roles = {n.name: role(n) for n in cluster if n.running}
+        if len(p) == 1 and vip_holder(cluster) == p[0] and roles.get(p[0]) == "master" \
+                and sorted(roles.values()) == ["master", "slave", "slave"]:
+            return p[0]
+        return None
+    try:
+        primary = wait_until(settled_primary, 120, "one redis primary, two replicas, the VIP on the primary")
+    except AssertionError:
+        print(swpcs(n1, "status", "--full", check=False).stdout)
+        print({n.name: role(n) for n in cluster if n.running})
+        for n in cluster:
+            print(n.name, n.journal("swpacemaker", lines=60))
+        raise
+
+    def replicating():
+        infos = [n.run(["redis-cli", "-h", "127.0.0.1", "INFO", "replication"], timeout=5).stdout
+                 for n in cluster if n.running and n.name != primary]
+        return all(f"master_host:{primary}" in i and "master_link_status:up" in i for i in infos) and infos
+    try:
+        wait_until(replicating, 60, f"both replicas replicating from {primary}")
+    except AssertionError:
+        for n in cluster:
+            print(n.name, n.run(["redis-cli", "-h", "127.0.0.1", "INFO", "replication"]).stdout)
+            print(n.run(["sh", "-c", "grep -h 'redis\\|notify' /var/log/syslog 2>/dev/null | tail -5"]).stdout)
+            print("\n".join(l for l in n.journal().splitlines() if "swpacemakerd" in l and ("notify" in l or "promote" in l or "transition" in l)))
+            r = n.run(["bash", "-c", "export OCF_ROOT=/usr/lib/ocf SHELL=/bin/sh; . /usr/lib/ocf/lib/heartbeat/ocf-shellfuncs; "
+                       "crm_mon_no_validation -1 --output-as=xml; echo rc=$?; echo ver=$OCF_RESKEY_crm_feature_set"])
+            print("CRMMON", r.stdout, r.stderr)
+        print(swpcs(n1, "property", "config", check=False).stdout)
+        raise
+
+    client = next(n for n in cluster if n.name != primary)
+    for i in range(100):
+        client.run(["redis-cli", "-h", VIP, "SET", f"k{i}", f"v{i}"], check=True, timeout=5)
+
+    masters_seen = []
+    stop = threading.Event()
+
+    def poll():
+        while not stop.is_set():
+            live = [n for n in cluster if n.running]
+            roles = [role(n) for n in live]
+            masters_seen.append((time.time(), roles.count("master")))
+            time.sleep(0.05)
+    watcher = threading.Thread(target=poll, daemon=True)
+    watcher.start()
+    killed_at = cluster.power_kill(int(primary[1:]))
+    survivors = [n for n in cluster if n.running]
+
+    def new_primary():
+        p = promoted(cluster)
+        return p[0] if len(p) == 1 and p[0] != primary and vip_holder(cluster) == p[0] else None
+    successor = wait_until(new_primary, 120, "a replica promoted and the VIP moved")
+
+    def writable():
+        r = client.run(["redis-cli", "-h", VIP, "SET", "after", "1"], timeout=5)
+        return r.returncode == 0 and r.stdout.strip() == "OK"
+    wait_until(writable, 60, "writes accepted through the VIP")
+    writes_back = time.time() - killed_at
+    stop.set()
+    watcher.join(5)
+    for i in (0, 50, 99):
+        r = client.run(["redis-cli", "-h", VIP, "GET", f"k{i}"], timeout=5)
+        assert r.stdout.strip() == f"v{i}", f"k{i} lost after failover: {r.stdout!r}"
+    assert all(count <= 1 for _, count in masters_seen), \
+        f"two primaries at once: {[m for m in masters_seen if m[1] > 1][:5]}"
+    print(f"writes accepted again {writes_back:.2f} s after the power-kill of {primary}; new primary {successor}")
+
+    # The old primary comes back as a replica of the new one.
+    cluster.start(int(primary[1:]))
+    old = cluster.node(int(primary[1:]))
+    old.systemctl("start", "swcorosync", "swpacemaker")
+    wait_until(lambda: role(old) == "slave", 120, f"{primary} back as a replica")
+    assert promoted(cluster) == [successor]
+    wait_until(lambda: old.run(["redis-cli", "-h", "127.0.0.1", "GET", "after"], timeout=5).stdout.strip() == "1",
+               60, "the rejoined replica has the keys written after the failover")
