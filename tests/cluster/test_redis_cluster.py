@@ -149,8 +149,23 @@ def failover_cycle(cluster, n1, run):
         raise
 
     client = next(n for n in cluster if n.name != primary)
-    for i in range(100):
-        client.run(["redis-cli", "-h", VIP, "SET", f"r{run}k{i}", f"v{i}"], check=True, timeout=5)
+    # One connection: 100 writes, then WAIT for both replicas to acknowledge them. Redis replicates
+    # asynchronously, so a write acknowledged by the primary alone may die with it; the test is about
+    # the cluster, not that window.
+    script = "".join(f"SET r{run}k{i} v{i}\n" for i in range(100)) + "WAIT 2 10000\n" + "INFO server\n"
+    out = client.run(["redis-cli", "-h", VIP], input=script, timeout=30).stdout.split("\n")
+    acked = out[100].strip() if len(out) > 100 else ""
+    answered = next((line.split(":", 1)[1].strip() for line in out if line.startswith("run_id:")), None)
+    run_ids = {n.name: next((line.split(":", 1)[1].strip() for line in n.run(
+        ["redis-cli", "-h", "127.0.0.1", "INFO", "server"]).stdout.splitlines() if line.startswith("run_id:")), None)
+        for n in cluster if n.running}
+    writer = next((name for name, rid in run_ids.items() if rid == answered), None)
+    assert writer == primary, f"the VIP reached {writer}, not the primary {primary}"
+    if acked != "2":
+        for n in cluster:
+            print(n.name, n.run(["redis-cli", "-h", "127.0.0.1", "INFO", "replication"]).stdout,
+                  n.run(["tail", "-15", "/var/log/redis/swpcs.log"]).stdout)
+    assert acked == "2", f"only {acked!r} replicas acknowledged the writes"
 
     masters_seen = []
     stop = threading.Event()
