@@ -10,11 +10,9 @@ extension Cluster {
       blockColocationDependents(a, &dirty)
     }
     propagate()
-    scheduleNotifications()
   }
 
   private mutating func resolve(_ o: PendingOrder) {
-    if resolveInterleaved(o) { return }
     var firsts: [Int] = []
     if let a = o.firstAction {
       firsts = [a]
