@@ -97,6 +97,10 @@ public struct SimulationScenario: Sendable, Equatable {
   /// After the faults, the cluster must converge within this bound.
   public var convergeBoundMs: Int64
   public var faults: [ScheduledFault]
+  /// votequorum's last_man_standing (window 10 s, with the wait_for_all it requires): a quorate
+  /// partition that loses nodes lowers the expected votes once the window passes, so it may shrink
+  /// further and stay quorate.
+  public var lastManStanding = false
 
   /// The scenario of a seed: 3–5 nodes, 2–4 resources, 2–14 faults in a 30 s window.
   public static func generate(seed: UInt64) -> SimulationScenario {
@@ -179,16 +183,18 @@ public struct SimulationScenario: Sendable, Equatable {
     )
     outage(0.2, { .shutdown(node: $0) }, back: { .restart(node: $0) }, minMs: 1000, spreadMs: 10_000)
     faults.sort { $0.atMs < $1.atMs }
-    return SimulationScenario(
+    var scenario = SimulationScenario(
       seed: seed, nodeCount: nodeCount, resources: resources, preferences: preferences,
       migrationThreshold: random.chance(0.3) ? 2 : nil, fencing: fencing, faultWindowMs: window,
       convergeBoundMs: 60_000,
       faults: faults)
+    scenario.lastManStanding = later.chance(0.15)
+    return scenario
   }
 
   public var summary: String {
     let prefs = preferences.sorted { $0.key < $1.key }.map { "\($0.key)→n\($0.value)" }
     return
-      "\(nodeCount) nodes, \(fencing ? "fencing enabled" : "stonith-enabled=false"), resources \(resources.joined(separator: " "))\(prefs.isEmpty ? "" : ", prefer \(prefs.joined(separator: " "))")\(migrationThreshold.map { ", migration-threshold \($0)" } ?? "")"
+      "\(nodeCount) nodes, \(fencing ? "fencing enabled" : "stonith-enabled=false"), resources \(resources.joined(separator: " "))\(prefs.isEmpty ? "" : ", prefer \(prefs.joined(separator: " "))")\(migrationThreshold.map { ", migration-threshold \($0)" } ?? "")\(lastManStanding ? ", last_man_standing" : "")"
   }
 }

@@ -198,7 +198,10 @@ public struct WholeClusterSimulation {
       settings: settings, incarnation: nodes[i].incarnation,
       persistedViewSequence: nodes[i].persistedViewSequence, now: now)
     let quorum = try! VoteQuorum(
-      nodes: Dictionary(uniqueKeysWithValues: nodes.map { ($0.id, 1) }), options: QuorumOptions())
+      nodes: Dictionary(uniqueKeysWithValues: nodes.map { ($0.id, 1) }),
+      options: QuorumOptions(
+        waitForAll: scenario.lastManStanding ? true : nil, lastManStanding: scenario.lastManStanding,
+        lastManStandingWindow: .seconds(10)))
     nodes[i].membership = QuorateMembership(instance: instance, quorum: quorum)
     startController(i)
     nodes[i].currentView = nil
