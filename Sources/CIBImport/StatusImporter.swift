@@ -349,6 +349,11 @@ struct StatusImporter {
     if let (cloneID, instance) = slot, active || result.pending != nil {
       slots[cloneID, default: CloneSlots()].activeOn[instance, default: []].insert(nodeName)
     }
+    // Promotion scores are named after the history's id on its node (Pacemaker's clone_name); the
+    // instance is renumbered here, so its score follows it.
+    if slot != nil, active, key != historyID, let score = nodes[node].transient["master-\(historyID)"] {
+      nodes[node].transient["master-\(key)"] = score
+    }
   }
 
   /// Two histories for the same instance on one node (old CIBs list some twice): the higher role

@@ -60,10 +60,19 @@ public struct OCFRunner: ResourceAgentRunner {
   public func environment(for request: OperationRequest) throws(InvalidParameter) -> [String: String] {
     var env = baseEnvironment.filter { !$0.key.hasPrefix("OCF_") }
     if env["PATH"]?.isEmpty ?? true { env["PATH"] = Self.defaultPath }
+    // ocf-shellfuncs runs "$SHELL -c" with bash syntax (crm_mon_no_validation's `<(…)`); systemd
+    // services have no SHELL.
+    if env["SHELL"]?.isEmpty ?? true {
+      env["SHELL"] = FileManager.default.isExecutableFile(atPath: "/bin/bash") ? "/bin/bash" : "/bin/sh"
+    }
     env["OCF_ROOT"] = root
     env["OCF_RA_VERSION_MAJOR"] = "1"
     env["OCF_RA_VERSION_MINOR"] = "1"
-    env["OCF_RESOURCE_INSTANCE"] = request.resource
+    // An anonymous clone's instances are all known to their agent by the cloned resource's id, as
+    // in Pacemaker (agents name promotion scores and look themselves up in crm_mon by it).
+    let anonymousInstance = request.meta["clone"] != nil && request.meta["globally-unique"] != "true"
+    env["OCF_RESOURCE_INSTANCE"] =
+      anonymousInstance ? String(request.resource.prefix { $0 != ":" }) : request.resource
     env["OCF_RESOURCE_TYPE"] = request.agent.type
     env["OCF_RESOURCE_PROVIDER"] = request.agent.provider ?? ""
     for attribute in request.attributes {

@@ -94,6 +94,11 @@ public enum ConfigEdits {
         found = true
         continue
       }
+      // Deleting a clone's resource deletes the clone (as pcs does).
+      if case .clone(let c) = resource, c.childIds.first == id {
+        found = true
+        continue
+      }
       if case .group(var g) = resource, g.members.contains(where: { $0.id == id }) {
         found = true
         g.members.removeAll { $0.id == id }
@@ -163,10 +168,17 @@ public enum ConfigEdits {
   }
 
   /// `property set NAME=VALUE` (empty value: unset).
-  public static func setProperty(_ config: inout ResourceConfiguration, name: String, value: String)
-    throws(ConfigEditError)
-  {
+  public static func setProperty(
+    _ config: inout ResourceConfiguration, name: String, value: String, force: Bool = false
+  ) throws(ConfigEditError) {
     let canonical = ClusterPropertyNames.canonical(name)
+    if force && ClusterPropertyNames.known[canonical] == nil {
+      // pcs --force: a name Pacemaker does not interpret (agents keep state there, e.g. redis's
+      // NAME_REPL_INFO through crm_attribute --type crm_config).
+      try checkId(name)
+      config.properties[name] = value.isEmpty ? nil : value
+      return
+    }
     guard let rule = ClusterPropertyNames.known[canonical] else {
       throw ConfigEditError(
         "unknown cluster property '\(name)'; known: \(ClusterPropertyNames.known.keys.sorted().joined(separator: ", "))"
@@ -205,19 +217,26 @@ public enum ConfigEdits {
       LocationConstraint(id: id, resource: resource, node: node, score: score))
   }
 
-  /// `constraint colocation add A with B [score]`
+  /// `constraint colocation add [ROLE] A with [ROLE] B [score]`
   public static func addColocation(
-    _ config: inout ResourceConfiguration, resource: String, with other: String, score: Score
+    _ config: inout ResourceConfiguration, resource: String, with other: String, score: Score,
+    role: String? = nil, withRole: String? = nil
   ) throws(ConfigEditError) {
     let ids = allResourceIds(config)
     for r in [resource, other] where !ids.contains(r) {
       throw ConfigEditError("resource '\(r)' does not exist")
     }
     guard resource != other else { throw ConfigEditError("a resource cannot be colocated with itself") }
+    let roles = [role, withRole].compactMap { $0 }
+    for r in roles where canonicalRole(r) == nil {
+      throw ConfigEditError("invalid role '\(r)'; use Promoted, Unpromoted, Started or Stopped")
+    }
     let id = "colocation-\(resource)-\(other)-\(score)"
     config.constraints.colocations.removeAll { $0.id == id }
     config.constraints.colocations.append(
-      ColocationConstraint(id: id, resource: resource, withResource: other, score: score))
+      ColocationConstraint(
+        id: id, resource: resource, withResource: other, score: score, role: role.flatMap(canonicalRole),
+        withRole: withRole.flatMap(canonicalRole)))
   }
 
   /// `constraint order [ACTION] A then [ACTION] B [kind=K] [symmetrical=B]`

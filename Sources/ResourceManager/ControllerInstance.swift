@@ -239,15 +239,17 @@ public struct ControllerInstance: Sendable {
       }
       for (resource, spec) in hello.specs ?? [:] where specs[resource] == nil { specs[resource] = spec }
       setMembership(hello.node, hello.shuttingDown ? .shuttingDown : .online)
+      adoptHelloAttributes(hello)
       out += publishConfigIfNewest()
       abortTransition(reason: "node \(hello.node) joined")
     case .configPublish(let publish):
       if let new = publish.config, new.version > config.version {
+        let onlyAgentData = Self.differsOnlyInAgentData(config, new)
         config = new
         lastChange = now
         out.append(.persist(new))
         out.append(.log(level: .notice, "configuration \(new.version) adopted"))
-        abortTransition(reason: "configuration changed")
+        if onlyAgentData { replanNeeded = true } else { abortTransition(reason: "configuration changed") }
       }
       if let requestId = publish.requestId, publish.origin == me,
         let token = pendingRequests.removeValue(forKey: requestId)
@@ -316,7 +318,7 @@ public struct ControllerInstance: Sendable {
       }
       // record-pending, on every replica: a start in flight counts as started when planning, so a
       // DC that re-plans before the result (after a view change, or a new DC) never starts it twice.
-      if request.spec.intervalMs == 0 && request.spec.action != "monitor" {
+      if request.spec.intervalMs == 0 && request.spec.action != "monitor" && request.spec.action != "notify" {
         state.resources[request.spec.resource, default: [:]][
           request.node, default: ResourceNodeState(role: .unknown)
         ]
@@ -344,6 +346,8 @@ public struct ControllerInstance: Sendable {
         undeliveredResults.remove(at: i)
       }
       out += apply(result, now: now)
+    case .nodeAttribute(let update):
+      out += applyNodeAttribute(update)
     case .cleanup(let cleanup):
       for (resource, nodes) in state.resources where cleanup.resource == nil || cleanup.resource == resource {
         for (node, var nodeState) in nodes where cleanup.node == nil || cleanup.node == node {
@@ -437,6 +441,8 @@ public struct ControllerInstance: Sendable {
         .broadcast(
           .configChange(ConfigChange(requestId: requestId, origin: me, baseVersion: base, config: new)))
       ]
+    case .setAttribute:
+      return setAttributeRequest(token: token, request)
     case .cleanup:
       guard connected else {
         return [.reply(token: token, ManagerResponse(ok: false, error: "not connected to swcorosync"))]
@@ -494,6 +500,7 @@ public struct ControllerInstance: Sendable {
     for resource in state.resources.keys { state.resources[resource]?[node] = nil }
     recentFailures.removeAll { $0.node == node }
     setMembership(node, .offline)
+    clearTransientAttributes(node)
   }
 
   /// Sets a node's membership; a node whose membership is set explicitly is no longer pending.
@@ -518,7 +525,8 @@ public struct ControllerInstance: Sendable {
     return Hello(
       node: me, configVersion: config.version, resources: mine, shuttingDown: shuttingDown.contains(me),
       specs: specs.filter { mine[$0.key] != nil }, fenceHistory: fencer.history, unclean: uncleanNodes(),
-      seen: fencer.seen.union(fencer.fencedAt.keys).sorted())
+      seen: fencer.seen.union(fencer.fencedAt.keys).sorted(),
+      attributes: state.nodes.first { $0.name == me }?.transientAttributes ?? [:])
   }
 
   /// Non-members this replica holds UNCLEAN, with their resources (carried in hellos).
@@ -572,6 +580,10 @@ public struct ControllerInstance: Sendable {
         s.role = .stopped
         s.definition = nil
       case 8 where ok: s.role = .promoted
+      case 9 where ok:
+        // Running promoted, but failed.
+        s.role = .promoted
+        failure = true
       default:
         s.role = .started
         failure = true
@@ -597,12 +609,16 @@ public struct ControllerInstance: Sendable {
         s.stopFailed = true
         failure = true
       }
-    case ("promote", _):
-      if ok && result.rc == 0 { s.role = .promoted } else { failure = true }
-    case ("demote", _):
-      if ok && result.rc == 0 { s.role = .unpromoted } else { failure = true }
+    case ("promote", _), ("demote", _):
+      // The executor cancels the old role's monitors before a role change.
+      s.activeMonitors = []
+      if ok && result.rc == 0 {
+        s.role = spec.action == "promote" ? .promoted : .unpromoted
+      } else {
+        failure = true
+      }
     case ("monitor", _):
-      if ok && (result.rc == 0 || result.rc == 8) {
+      if ok && monitorSucceeded(spec, rc: result.rc) {
         if !s.activeMonitors.contains(spec.key) { s.activeMonitors.append(spec.key) }
       } else {
         s.activeMonitors.removeAll { $0 == spec.key }
@@ -676,7 +692,7 @@ public struct ControllerInstance: Sendable {
     guard result.status == "done" else { return false }
     if result.spec.action == "monitor" && result.spec.intervalMs == 0 { return result.rc == 7 }
     if result.spec.action == "stop" { return result.rc == 0 || result.rc == 7 }
-    if result.spec.action == "monitor" { return result.rc == 0 || result.rc == 8 }
+    if result.spec.action == "monitor" { return monitorSucceeded(result.spec, rc: result.rc) }
     return result.rc == 0
   }
 
@@ -834,7 +850,8 @@ public struct ControllerInstance: Sendable {
     case .monitor:
       name = "monitor"
       interval = action.intervalMs
-    case .notify, .fence, .clearFailure, .cancel: return nil
+    case .notify: name = "notify"
+    case .fence, .clearFailure, .cancel: return nil
     }
     guard let primitive = primitive(named: resource) else {
       // Removed from the configuration but still active: stop it as it was run.
@@ -848,7 +865,15 @@ public struct ControllerInstance: Sendable {
       ?? primitive.operations.first { $0.name == name }
     let timeout = op?.timeoutMs ?? config.operationDefaults["timeout"].flatMap(Self.parseMs) ?? 20_000
     var meta = config.resourceDefaults
+    for (k, v) in cloneMeta(for: resource) { meta[k] = v }
+    // Pacemaker passes the node an action runs on (agents name their node attributes after it).
+    meta["on_node"] = action.node
     for (k, v) in primitive.meta { meta[k] = v }
+    if action.kind == .notify {
+      // Only OCF agents know the notify action.
+      guard primitive.agent.standard == .ocf else { return nil }
+      for (k, v) in action.notification?.variables ?? [:] { meta[k] = v }
+    }
     return ActionSpec(
       resource: resource, agent: primitive.agent, attributes: primitive.attributes, meta: meta, action: name,
       intervalMs: interval, timeoutMs: timeout)

@@ -28,6 +28,21 @@ public enum ControllerMessage: Codable, Sendable, Equatable {
   case fenceConfirm(FenceConfirm)
   /// `swpcs stonith fence`: asks the DC to fence a node.
   case fenceCommand(FenceCommand)
+  /// Set or delete a node's transient attribute (promotion scores `master-RSC` set by agents through
+  /// `crm_master`/`crm_attribute`): every replica records it; the DC re-plans when a value changed.
+  case nodeAttribute(NodeAttributeUpdate)
+}
+
+public struct NodeAttributeUpdate: Codable, Sendable, Equatable {
+  public var node: String
+  public var name: String
+  /// nil deletes the attribute.
+  public var value: String?
+  public init(node: String, name: String, value: String?) {
+    self.node = node
+    self.name = name
+    self.value = value
+  }
 }
 
 public struct Hello: Codable, Sendable, Equatable {
@@ -51,11 +66,16 @@ public struct Hello: Codable, Sendable, Equatable {
   /// restarted while swcorosync kept running): it missed that view's hellos, so every member that
   /// has joined answers with its own — otherwise it would count only itself as joined, and so as DC.
   public var joining: Bool?
+  /// The sender's own transient node attributes (a node is their authority; empty after a restart,
+  /// as Pacemaker clears `reboot`-lifetime attributes).
+  public var attributes: [String: String]?
   public init(
     node: String, configVersion: ConfigVersion, resources: [String: ResourceNodeState], shuttingDown: Bool,
     specs: [String: ActionSpec]? = nil, fenceHistory: [FenceHistoryEntry]? = nil,
-    unclean: [String: [String: ResourceNodeState]]? = nil, seen: [String]? = nil
+    unclean: [String: [String: ResourceNodeState]]? = nil, seen: [String]? = nil,
+    attributes: [String: String]? = nil
   ) {
+    self.attributes = attributes
     self.fenceHistory = fenceHistory
     self.unclean = unclean
     self.seen = seen

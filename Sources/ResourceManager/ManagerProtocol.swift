@@ -17,6 +17,8 @@ public struct ManagerRequest: Codable, Sendable, Equatable {
     case fenceConfirm = "fence-confirm"
     /// This daemon's metrics as `[MetricFamily]`; answered by the daemon shell, not the controller.
     case metrics
+    /// Set (`value`) or delete (no `value`) the transient attribute `name` of `node`.
+    case setAttribute = "set-attribute"
   }
   public var op: Operation
   public var config: ResourceConfiguration?
@@ -25,11 +27,16 @@ public struct ManagerRequest: Codable, Sendable, Equatable {
   public var node: String?
   /// For `fence`: reboot | off | on. For `cleanup`: `refresh` re-probes running instances too.
   public var action: String?
+  /// For `set-attribute`.
+  public var name: String?
+  public var value: String?
   public init(
     op: Operation, config: ResourceConfiguration? = nil, baseVersion: ConfigVersion? = nil,
     resource: String? = nil,
-    node: String? = nil, action: String? = nil
+    node: String? = nil, action: String? = nil, name: String? = nil, value: String? = nil
   ) {
+    self.name = name
+    self.value = value
     self.action = action
     self.op = op
     self.config = config

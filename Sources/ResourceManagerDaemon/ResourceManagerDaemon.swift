@@ -405,7 +405,7 @@ public final class ResourceManagerDaemon: @unchecked Sendable {
 
   func execute(_ request: ActionRequest) {
     let spec = request.spec
-    if spec.action == "stop" || spec.action == "demote" || spec.action == "start" {
+    if ["stop", "demote", "start", "promote"].contains(spec.action) {
       for (key, monitor) in recurring where monitor.spec.resource == spec.resource {
         monitor.task?.cancel()
         recurring[key] = nil
@@ -420,7 +420,7 @@ public final class ResourceManagerDaemon: @unchecked Sendable {
       self.loop.execute {
         self.completed(request, result)
         if spec.intervalMs > 0 && result.status == .done
-          && (result.rc.rawValue == 0 || result.rc.rawValue == 8)
+          && self.controller.monitorSucceeded(spec, rc: result.rc.rawValue)
         {
           self.startRecurring(spec, lastRc: result.rc.rawValue)
         }
@@ -478,7 +478,7 @@ public final class ResourceManagerDaemon: @unchecked Sendable {
         self.counters.countAction(current.spec.action, intervalMs: current.spec.intervalMs, result)
         current.running = false
         let rc = result.status == .done ? result.rc.rawValue : 1
-        let failed = !(rc == 0 || rc == 8)
+        let failed = !self.controller.monitorSucceeded(current.spec, rc: rc)
         if failed && current.lastRc != rc {
           current.task?.cancel()
           self.recurring[key] = nil

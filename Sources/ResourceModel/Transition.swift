@@ -54,11 +54,32 @@ public struct ScheduledAction: Codable, Sendable, Equatable, Hashable {
   public var intervalMs: Int
   /// For fence: reboot | off.
   public var fenceAction: String?
-  public init(kind: Kind, resource: String?, node: String, intervalMs: Int = 0, fenceAction: String? = nil) {
+  /// For notify: what the clone's instances are told (`notify=true`).
+  public var notification: Notification?
+  public init(
+    kind: Kind, resource: String?, node: String, intervalMs: Int = 0, fenceAction: String? = nil,
+    notification: Notification? = nil
+  ) {
     self.kind = kind
     self.resource = resource
     self.node = node
     self.intervalMs = intervalMs
     self.fenceAction = fenceAction
+    self.notification = notification
+  }
+
+  /// A clone notification: before (`pre`) or after (`post`) the clone's instances `operation`
+  /// (start, stop, promote, demote), with Pacemaker's notification variables — the meta attributes
+  /// `notify_type`, `notify_operation`, `notify_start_uname`, `notify_promoted_uname`, ... that agents
+  /// read as `OCF_RESKEY_CRM_meta_notify_*`.
+  public struct Notification: Codable, Sendable, Hashable {
+    public var type: String
+    public var operation: String
+    public var variables: [String: String]
+    public init(type: String, operation: String, variables: [String: String]) {
+      self.type = type
+      self.operation = operation
+      self.variables = variables
+    }
   }
 }

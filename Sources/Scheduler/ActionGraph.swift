@@ -3,7 +3,7 @@ import ResourceModel
 /// What an action does. Containers (groups, clones) get pseudo-actions (`start`, `running`, `stop`,
 /// `stopped`) that order their children as a unit; a probe is a `monitor` with interval 0.
 enum Task: String {
-  case start, stop, promote, demote, monitor, cancel, fence
+  case start, stop, promote, demote, monitor, cancel, fence, notify
   case clearFailcount = "clear_failcount"
   case running, stopped, promoted, demoted
 
@@ -75,6 +75,8 @@ struct Action {
   /// Exported even while optional (a start already in flight, which the transition must wait for).
   var alwaysInGraph = false
   var reason: String?
+  /// For notify actions.
+  var notification: ScheduledAction.Notification?
 
   var isProbe: Bool { task == .monitor && interval == 0 }
 }
@@ -273,6 +275,7 @@ extension Cluster {
     pendingOrders.append(PendingOrder(r, .stopped, r, .start, [.ordered]))
     pendingOrders.append(PendingOrder(r, .start, r, .running, [.unrunnableFirstBlocks]))
     guard rscs[r].variant == .group else {
+      if isPromotableClone(r) { promotableOrderings(r) }
       for instance in rscs[r].children {
         pendingOrders.append(PendingOrder(r, .start, instance, .start, [.ordered, .unrunnableFirstBlocks]))
         pendingOrders.append(PendingOrder(instance, .start, r, .running, [.ordered]))
@@ -321,6 +324,9 @@ extension Cluster {
     case .group, .clone:
       for child in rscs[r].children { createActions(child) }
       for task in [Task.start, .running, .stop, .stopped] { _ = pseudoAction(r, task) }
+      if isPromotableClone(r) {
+        for task in [Task.promote, .promoted, .demote, .demoted] { _ = pseudoAction(r, task) }
+      }
     }
   }
 
@@ -488,6 +494,13 @@ extension Cluster {
           pendingOrders.append(
             PendingOrder(r, .start, r, .monitor, [.firstImpliesThen, .unrunnableFirstBlocks]).with(
               then: monitor))
+          // A role's monitor runs once the resource is in that role.
+          if opRole == .promoted || opRole == .unpromoted {
+            let roleChange: Task = opRole == .promoted ? .promote : .demote
+            pendingOrders.append(
+              PendingOrder(r, roleChange, r, .monitor, [.firstImpliesThen, .unrunnableFirstBlocks]).with(
+                then: monitor))
+          }
         }
       }
       if opRole == .stopped && !isAnonymousCloneInstance(r) { stoppedRoleMonitor(r, op, key) }

@@ -176,6 +176,9 @@ struct Rsc {
   var definitionChanged = false
 
   var activeNodes: [Int] = []
+  /// Anonymous clone instances: the id the state records this instance under, per node where it is
+  /// active (Pacemaker's `clone_name`; promotion scores may be named after it).
+  var historyIds: [Int: String] = [:]
   var origRole = Role.stopped
   var nextRole = Role.unknown
   var probed: Set<Int> = []
@@ -356,7 +359,6 @@ struct Cluster {
         for i in rscs.indices where rscs[i].isPrimitive && isAnonymousCloneInstance(i) && top(i) == r {
           rscs[i].promotable = true
         }
-        notes.append("\(c.id): promotable clone instances keep their roles; promotion is not scheduled yet")
       }
       return r
     }
@@ -366,7 +368,13 @@ struct Cluster {
   /// (left alone when `stop-removed-resources`, formerly `stop-orphan-resources`, is false).
   private mutating func addRemovedResources(_ state: ClusterState) {
     for id in state.resources.keys.sorted() where rscIndex[id] == nil {
-      if let colon = id.firstIndex(of: ":"), rscIndex[String(id[..<colon])] != nil { continue }
+      if let colon = id.firstIndex(of: ":"), let owner = rscIndex[String(id[..<colon])] {
+        // An instance numbered from clone-max up (clone-max was lowered), or of a resource that is no
+        // longer cloned, is no longer configured.
+        let number = Int(id[id.index(after: colon)...])
+        if rscs[owner].variant == .clone, let number, number < rscs[owner].children.count { continue }
+        if rscs[owner].variant != .clone && rscs[owner].variant != .primitive { continue }
+      }
       let r = newRsc(id, .primitive, nil, [:], [:])
       deriveMeta(r)
       rscs[r].removed = true

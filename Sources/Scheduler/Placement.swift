@@ -507,12 +507,16 @@ extension Cluster {
   // MARK: Clones
 
   /// Anonymous clones: each instance keeps the node it runs on when it may stay, then the remaining
-  /// instances take the best nodes not yet holding an instance (`clone-node-max` 1).
+  /// instances take the best nodes not yet holding `clone-node-max` instances (default 1).
   private mutating func assignClone(_ r: Int) {
     guard rscs[r].assignState == .pending else { return }
     rscs[r].assignState = .assigning
     let instances = rscs[r].children
-    var used = Set<Int>()
+    // Globally unique clones keep one instance per node here (their instances are not interchangeable).
+    let unique = Value.bool(rscs[r].meta["globally-unique"], default: false)
+    let perNodeMax = unique ? 1 : max(Value.score(rscs[r].meta["clone-node-max"]) ?? 1, 1)
+    var count: [Int: Int] = [:]
+    var used: [Int] { count.filter { $0.value >= perNodeMax }.map(\.key).sorted() }
     func lead(_ i: Int) -> Int { firstPrimitive(i) ?? i }
     for i in instances {
       let p = lead(i)
@@ -522,13 +526,14 @@ extension Cluster {
       for m in used { banInstance(i, m) }
       pin(i, n)
       assign(i)
-      if let a = rscs[p].assigned { used.insert(a) }
+      if let a = rscs[p].assigned { count[a, default: 0] += 1 }
     }
     for i in instances where rscs[lead(i)].assignState == .pending && rscs[i].assignState == .pending {
       for m in used { banInstance(i, m) }
       assign(i)
-      if let a = rscs[lead(i)].assigned { used.insert(a) }
+      if let a = rscs[lead(i)].assigned { count[a, default: 0] += 1 }
     }
+    if instances.contains(where: { rscs[lead($0)].promotable }) { setPromotableRoles(r) }
     rscs[r].assignState = .done
   }
 

@@ -10,9 +10,11 @@ extension Cluster {
       blockColocationDependents(a, &dirty)
     }
     propagate()
+    scheduleNotifications()
   }
 
   private mutating func resolve(_ o: PendingOrder) {
+    if resolveInterleaved(o) { return }
     var firsts: [Int] = []
     if let a = o.firstAction {
       firsts = [a]

@@ -5,7 +5,8 @@ import ResourceModel
 /// `failure-timeout`, and the bans and fencing that failures imply.
 extension Cluster {
   mutating func unpackStatus(_ state: ClusterState) {
-    let states = instanceStates(state)
+    let (states, historyIds) = instanceStates(state)
+    for (r, ids) in historyIds { rscs[r].historyIds = ids }
     for n in statusOrder {
       // Without fencing, the history of a node that is not up is never read: its resources are
       // treated as stopped and recovered elsewhere at once.
@@ -19,8 +20,11 @@ extension Cluster {
   /// The state of every primitive per node index. Anonymous clone instances are matched to nodes:
   /// an instance per node where the clone is active (`rsc:N` keeps its number when free), and every
   /// instance learns where the clone is known to be stopped.
-  private func instanceStates(_ state: ClusterState) -> [Int: [Int: ResourceNodeState]] {
+  private func instanceStates(_ state: ClusterState) -> (
+    states: [Int: [Int: ResourceNodeState]], historyIds: [Int: [Int: String]]
+  ) {
     var result: [Int: [Int: ResourceNodeState]] = [:]
+    var historyIds: [Int: [Int: String]] = [:]
     func byNode(_ id: String) -> [Int: ResourceNodeState] {
       var out: [Int: ResourceNodeState] = [:]
       for (name, s) in state.resources[id] ?? [:] { if let n = nodeIndex[name] { out[n] = s } }
@@ -32,22 +36,28 @@ extension Cluster {
       let members = { (i: Int) -> [Int] in rscs[i].isPrimitive ? [i] : rscs[i].children }
       let bases = members(first).map { String(rscs[$0].id.prefix { $0 != ":" }) }
       let keys = bases.map { base in
-        state.resources.keys.filter { $0 == base || $0.hasPrefix(base + ":") }.sorted()
+        state.resources.keys.filter {
+          ($0 == base || $0.hasPrefix(base + ":")) && rscIndex[$0].map { !rscs[$0].removed } ?? true
+        }.sorted()
       }
       var used = Set<Int>()
       for n in nodes.indices {
         var perBase: [ResourceNodeState?] = []
+        var perBaseIds: [String?] = []
         var hint: Int?
         for (b, base) in bases.enumerated() {
           var best: ResourceNodeState?
+          var bestId: String?
           for id in keys[b] {
             guard let s = state.resources[id]?[nodes[n].name] else { continue }
             if best.map({ Role(s.role) > Role($0.role) || (s.failed && !$0.failed) }) ?? true {
               best = s
+              bestId = id
               hint = Int(id.dropFirst(base.count + 1))
             }
           }
           perBase.append(best)
+          perBaseIds.append(bestId)
         }
         let active = perBase.contains { $0.map { Role($0.role) > .stopped || $0.failed } ?? false }
         var targets = Array(instances.indices)
@@ -60,12 +70,13 @@ extension Cluster {
         for i in targets {
           for (m, member) in members(instances[i]).enumerated() {
             if let s = perBase[m] { result[member, default: [:]][n] = s }
+            if active, let id = perBaseIds[m] { historyIds[member, default: [:]][n] = id }
           }
         }
       }
     }
     for r in primitives where !isAnonymousCloneInstance(r) { result[r] = byNode(rscs[r].id) }
-    return result
+    return (result, historyIds)
   }
 
   /// The failed operation as (name, interval): given, or inferred from the state.
@@ -173,7 +184,11 @@ extension Cluster {
     }
     switch handling {
     case .ignore: break
-    case .demote, .block: rscs[r].failed = true
+    case .demote:
+      // on-fail=demote: a failed promoted instance is demoted, not restarted.
+      rscs[r].failed = true
+      if role == .promoted { setNextRole(r, .unpromoted) }
+    case .block: rscs[r].failed = true
     default:
       rscs[r].failed = true
       rscs[r].stopIfFailed = true

@@ -14,7 +14,8 @@ extension Cluster {
         ScheduledAction(
           kind: kind, resource: action.rsc.map { rscs[$0].id },
           node: action.node.map { nodes[$0].name } ?? "",
-          intervalMs: action.interval, fenceAction: action.task == .fence ? options.fenceAction : nil))
+          intervalMs: action.task == .notify ? 0 : action.interval,
+          fenceAction: action.task == .fence ? options.fenceAction : nil, notification: action.notification))
     }
     result.orderings = orderings(exported)
     result.summary = fenceLines() + assignmentOrder.flatMap { summaryLines($0) }
@@ -36,6 +37,7 @@ extension Cluster {
     case .cancel: .cancel
     case .fence: .fence
     case .clearFailcount: .clearFailure
+    case .notify: .notify
     case .running, .stopped, .promoted, .demoted: nil
     }
   }
@@ -149,27 +151,30 @@ extension Cluster {
     let next = rscs[r].nextRole
     let name = { (n: Int?) in n.map { self.nodes[$0].name } ?? "" }
     let needRole = orig > .started || next > .unpromoted
+    // A started promotable instance on its way to Promoted is shown as Unpromoted, as Pacemaker does.
+    let origText =
+      orig == .started && rscs[r].promotable && next == .promoted ? Role.unpromoted.text : orig.text
     let sameHost = from != nil && from == to
     let sameRole = orig == next
     let details: String
     switch (from, to) {
-    case (nil, _) where needRole: details = "\(orig.text) -> \(next.text) \(name(to))"
+    case (nil, _) where needRole: details = "\(origText) -> \(next.text) \(name(to))"
     case (nil, _): details = name(to)
-    case (_, nil) where needRole: details = "\(orig.text) \(name(from))"
+    case (_, nil) where needRole: details = "\(origText) \(name(from))"
     case (_, nil): details = name(from)
     default:
       if needRole && sameRole && sameHost {
-        details = "\(orig.text) \(name(from))"
+        details = "\(origText) \(name(from))"
       } else if sameRole && sameHost {
         details = name(from)
       } else if needRole && sameRole {
-        details = "\(name(from)) -> \(name(to)) \(orig.text)"
+        details = "\(name(from)) -> \(name(to)) \(origText)"
       } else if sameRole {
         details = "\(name(from)) -> \(name(to))"
       } else if sameHost {
-        details = "\(orig.text) -> \(next.text) \(name(from))"
+        details = "\(origText) -> \(next.text) \(name(from))"
       } else {
-        details = "\(orig.text) \(name(from)) -> \(next.text) \(name(to))"
+        details = "\(origText) \(name(from)) -> \(next.text) \(name(to))"
       }
     }
     let runnable = (action ?? source).map { actions[$0].runnable } ?? false

@@ -61,10 +61,21 @@ extension Swpcs.Node {
   }
   struct AttributeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-      commandName: "attribute", abstract: "Show or set node attributes: [NODE [NAME=VALUE...]].")
+      commandName: "attribute",
+      abstract: "Show or set node attributes: [NODE [NAME=VALUE...]] (empty VALUE deletes).",
+      discussion: """
+        With --transient, the node's transient attributes (kept in the cluster state until the node
+        leaves, like Pacemaker's reboot lifetime): promotion scores master-RESOURCE that agents set
+        through crm_master/crm_attribute. NODE defaults to this node there.
+        """)
     @Argument var node: String?
     @Argument var pairs: [String] = []
+    @Flag(help: "Transient (reboot-lifetime) attributes instead of permanent ones.") var transient = false
     func run() throws {
+      if transient {
+        transientAttributes(node: node, pairs: pairs)
+        return
+      }
       guard let node, !pairs.isEmpty else {
         let status = managerStatus()
         for n in status.config.nodes where node == nil || n.name == node {
@@ -99,19 +110,21 @@ extension Swpcs.Property {
   struct Set: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "set", abstract: "NAME=VALUE...")
     @Argument var pairs: [String]
+    @Flag(help: "Accept a property Pacemaker does not know (kept for agents and scripts).") var force = false
     func run() throws {
       let values = parsePairs(pairs, context: "property set")
       editConfiguration("property set") { config, _ throws(ConfigEditError) in
-        for (k, v) in values { try ConfigEdits.setProperty(&config, name: k, value: v) }
+        for (k, v) in values { try ConfigEdits.setProperty(&config, name: k, value: v, force: force) }
       }
     }
   }
   struct Unset: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "unset", abstract: "NAME...")
     @Argument var names: [String]
+    @Flag(help: "Accept a property Pacemaker does not know.") var force = false
     func run() throws {
       editConfiguration("property unset") { config, _ throws(ConfigEditError) in
-        for k in names { try ConfigEdits.setProperty(&config, name: k, value: "") }
+        for k in names { try ConfigEdits.setProperty(&config, name: k, value: "", force: force) }
       }
     }
   }
@@ -181,22 +194,37 @@ extension Swpcs.Constraint {
   }
   struct Colocation: ParsableCommand {
     static let configuration = CommandConfiguration(
-      commandName: "colocation", abstract: "add A with B [SCORE|score=SCORE]")
+      commandName: "colocation",
+      abstract: "add [ROLE] A with [ROLE] B [SCORE|score=SCORE] (ROLE: Promoted, Unpromoted, Started)")
     @Argument var words: [String]
     func run() throws {
-      guard words.count >= 4, words[0] == "add", words[2] == "with" else {
-        fail("usage: swpcs constraint colocation add A with B [score=SCORE]")
+      let usage = "usage: swpcs constraint colocation add [ROLE] A with [ROLE] B [score=SCORE]"
+      guard words.first == "add", let withIndex = words.firstIndex(of: "with") else { fail(usage) }
+      func side(_ part: ArraySlice<String>) -> (role: String?, id: String) {
+        if part.count == 2, ConfigEdits.canonicalRole(part[part.startIndex]) != nil {
+          return (part[part.startIndex], part[part.startIndex + 1])
+        }
+        guard part.count == 1 else { fail(usage) }
+        return (nil, part[part.startIndex])
       }
+      let left = side(words[1..<withIndex])
+      var right = Array(words[(withIndex + 1)...])
       var score = Score.infinity
-      if words.count > 4 {
-        let text = words[4].hasPrefix("score=") ? String(words[4].dropFirst(6)) : words[4]
+      if right.count >= 2, let last = right.last,
+        last.hasPrefix("score=") || Score(parsing: last) != nil,
+        !(right.count == 2 && ConfigEdits.canonicalRole(right[0]) != nil)
+      {
+        let text = last.hasPrefix("score=") ? String(last.dropFirst(6)) : last
         guard let s = Score(parsing: text) else {
           fail("invalid score '\(text)': use an integer, INFINITY or -INFINITY")
         }
         score = s
+        right.removeLast()
       }
+      let other = side(right[...])
       editConfiguration("constraint colocation") { config, _ throws(ConfigEditError) in
-        try ConfigEdits.addColocation(&config, resource: words[1], with: words[3], score: score)
+        try ConfigEdits.addColocation(
+          &config, resource: left.id, with: other.id, score: score, role: left.role, withRole: other.role)
       }
     }
   }
@@ -293,7 +321,10 @@ enum ConstraintText {
     }
     out += "Colocation Constraints:\n"
     for o in c.colocations {
-      out += "  Resource \(o.resource) with resource \(o.withResource) (score:\(o.score)) (id: \(o.id))\n"
+      let role = o.role.map { " (role:\($0))" } ?? ""
+      let withRole = o.withRole.map { " (with-rsc-role:\($0))" } ?? ""
+      out +=
+        "  Resource \(o.resource) with resource \(o.withResource) (score:\(o.score))\(role)\(withRole) (id: \(o.id))\n"
     }
     out += "Order Constraints:\n"
     for o in c.orders {
@@ -302,5 +333,32 @@ enum ConstraintText {
         + "\(o.symmetrical ? "" : " (non-symmetrical)") (id: \(o.id))\n"
     }
     return out
+  }
+}
+
+/// `node attribute --transient [NODE [NAME=VALUE...]]`: shows, sets or (empty value) deletes.
+private func transientAttributes(node: String?, pairs: [String]) {
+  // NODE is optional before the pairs here.
+  var node = node
+  var pairs = pairs
+  if let first = node, first.contains("=") {
+    pairs.insert(first, at: 0)
+    node = nil
+  }
+  guard !pairs.isEmpty else {
+    let status = managerStatus()
+    for n in status.state.nodes where n.name == node ?? status.localNode {
+      print(
+        "\(n.name): "
+          + n.transientAttributes.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+          .joined(separator: " "))
+    }
+    return
+  }
+  requireLiveCluster("node attribute --transient")
+  for (name, value) in parsePairs(pairs, context: "node attribute") {
+    let response = managerRequest(
+      ManagerRequest(op: .setAttribute, node: node, name: name, value: value.isEmpty ? nil : value))
+    if !response.ok { fail("node attribute: \(response.error ?? "refused")") }
   }
 }

@@ -11,8 +11,8 @@ extension Swpcs {
       subcommands: [
         Status.self, Config.self, Create.self, Delete.self, Update.self, Meta.self, Op.self, Enable.self,
         Disable.self, Move.self, Ban.self, Clear.self, Restart.self, Cleanup.self, Refresh.self,
-        Failcount.self, Manage.self, Unmanage.self, GroupCommand.self, Defaults.self, Standards.self,
-        Agents.self, Describe.self,
+        Failcount.self, Manage.self, Unmanage.self, GroupCommand.self, CloneCommand.self,
+        PromotableCommand.self, Unclone.self, Defaults.self, Standards.self, Agents.self, Describe.self,
       ],
       defaultSubcommand: Status.self)
   }
@@ -26,8 +26,12 @@ extension Swpcs.Resource {
         "Create a resource: ID AGENT [NAME=VALUE...] [op ACTION NAME=VALUE...]... [meta NAME=VALUE...]",
       discussion: """
         AGENT is systemd:UNIT, ocf:PROVIDER:TYPE or service:NAME. Without a monitor operation, a monitor
-        every 60 s is added (as pcs does). Example:
+        every 60 s is added (as pcs does). End with `clone [CLONE_ID] [meta NAME=VALUE...]` or
+        `promotable [CLONE_ID] [meta NAME=VALUE...]` to clone it (CLONE_ID defaults to ID-clone).
+        Examples:
           swpcs resource create web systemd:nginx op monitor interval=10s
+          swpcs resource create db ocf:swpcs:Stateful op monitor interval=10s role=Promoted \\
+            op monitor interval=11s role=Unpromoted promotable meta promoted-max=1
         """)
     @Argument(help: "Resource id.") var id: String
     @Argument(help: "Agent: systemd:UNIT, ocf:PROVIDER:TYPE.") var agent: String
@@ -45,9 +49,15 @@ extension Swpcs.Resource {
       if !force, offlineConfigFile == nil, let problem = AgentCatalog.missing(spec) {
         fail("\(problem) (use --force to create it anyway)")
       }
-      let primitive = parsePrimitive(id: id, agent: spec, words: rest)
+      let (words, clone) = splitCloneClause(rest, resourceId: id)
+      if clone != nil && group != nil { fail("resource create: a resource in a group cannot be cloned") }
+      let primitive = parsePrimitive(id: id, agent: spec, words: words)
       editConfiguration("resource create") { config, _ throws(ConfigEditError) in
         try ConfigEdits.createResource(&config, primitive: primitive, group: group, disabled: disabled)
+        if let clone {
+          try ConfigEdits.cloneResource(
+            &config, id: id, cloneId: clone.id, promotable: clone.promotable, meta: clone.meta)
+        }
       }
     }
   }
@@ -187,7 +197,13 @@ func parsePrimitive(id: String, agent: AgentSpec, words: [String]) -> Primitive 
       finishOp()
       section = "meta"
       continue
-    default: break
+    default:
+      // pcs: `op monitor interval=10s role=Promoted monitor interval=11s role=Unpromoted`.
+      if section == "op" && !word.contains("=") {
+        finishOp()
+        currentOp = OperationSpec(id: "", name: word)
+        continue
+      }
     }
     guard let eq = word.firstIndex(of: "="), eq != word.startIndex else {
       fail("resource create: expected NAME=VALUE, 'op ACTION ...' or 'meta ...', got '\(word)'")

@@ -10,7 +10,7 @@ extension Swpcs {
     static let configuration = CommandConfiguration(
       commandName: "status",
       abstract: "Cluster status in the pcs layout (--output json for scripts).",
-      subcommands: [Full.self, Resources.self, Nodes.self, QuorumStatus.self, Wait.self],
+      subcommands: [Full.self, Resources.self, Nodes.self, QuorumStatus.self, Wait.self, CrmMonXML.self],
       defaultSubcommand: Full.self)
   }
 }
@@ -41,6 +41,12 @@ extension Swpcs.Status {
       case .text: print(StatusText.resources(status), terminator: "")
       }
     }
+  }
+  struct CrmMonXML: ParsableCommand {
+    static let configuration = CommandConfiguration(
+      commandName: "xml",
+      abstract: "Resource instances in the layout of crm_mon --output-as=xml (for agents that read crm_mon).")
+    func run() throws { print(CrmMonText.xml(managerStatus()), terminator: "") }
   }
   struct Nodes: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "nodes", abstract: "Nodes only.")
@@ -97,11 +103,23 @@ struct ResourcePlacement {
   var roles: [(node: String, state: ResourceNodeState)]
   var disabled: Bool
   var unmanaged: Bool
+  /// The clone this primitive's instances belong to, if any.
+  var clone: String?
+  var promotable = false
 
   static func all(_ status: ManagerStatus) -> [ResourcePlacement] {
     var out: [ResourcePlacement] = []
-    func add(_ p: Primitive, group: String?, parentMeta: [String: String]) {
-      let nodes = status.state.resources[p.id] ?? [:]
+    func add(_ p: Primitive, group: String?, parentMeta: [String: String], clone: Clone? = nil) {
+      var nodes = status.state.resources[p.id] ?? [:]
+      if clone != nil {
+        // Instances are recorded as ID:N; each node runs at most one of an anonymous clone's here.
+        for (key, byNode) in status.state.resources where key.hasPrefix(p.id + ":") {
+          for (node, state) in byNode
+          where nodes[node].map({ $0.role == .stopped || $0.role == .unknown }) ?? true {
+            nodes[node] = state
+          }
+        }
+      }
       let active = nodes.filter { $0.value.role != .stopped && $0.value.role != .unknown }
         .sorted { $0.key < $1.key }.map { (node: $0.key, state: $0.value) }
       let targetRole = p.meta["target-role"] ?? parentMeta["target-role"]
@@ -111,7 +129,8 @@ struct ResourcePlacement {
         ResourcePlacement(
           id: p.id, agent: p.agent, group: group, roles: active,
           disabled: targetRole?.lowercased() == "stopped",
-          unmanaged: managed.map { ["false", "no", "0", "off"].contains($0.lowercased()) } ?? false))
+          unmanaged: managed.map { ["false", "no", "0", "off"].contains($0.lowercased()) } ?? false,
+          clone: clone?.id, promotable: clone?.promotable ?? false))
     }
     for resource in status.config.resources {
       switch resource {
@@ -119,13 +138,25 @@ struct ResourcePlacement {
       case .group(let g): for m in g.members { add(m, group: g.id, parentMeta: g.meta) }
       case .clone(let c):
         switch c.child {
-        case .primitive(let p): add(p, group: nil, parentMeta: c.meta)
+        case .primitive(let p): add(p, group: nil, parentMeta: c.meta, clone: c)
         case .group(let g):
-          for m in g.members { add(m, group: g.id, parentMeta: c.meta.merging(g.meta) { $1 }) }
+          for m in g.members { add(m, group: g.id, parentMeta: c.meta.merging(g.meta) { $1 }, clone: c) }
         }
       }
     }
     return out
+  }
+
+  /// The role pcs shows for one instance (an instance of a promotable clone that was started but
+  /// never promoted or demoted is Unpromoted).
+  func instanceRole(_ state: ResourceNodeState) -> String {
+    if state.failed { return "FAILED" }
+    switch state.role {
+    case .promoted: return "Promoted"
+    case .unpromoted: return "Unpromoted"
+    case .started: return promotable ? "Unpromoted" : "Started"
+    case .stopped, .unknown: return "Stopped"
+    }
   }
 
   var role: String {
@@ -162,6 +193,14 @@ struct StatusJSON: Encodable {
     var failcount: [String: Int]
     var managed: Bool
     var disabled: Bool
+    /// The clone the resource's instances belong to (null when not cloned).
+    var clone: String?
+    /// One entry per active instance: node and role (Started, Promoted, Unpromoted, FAILED).
+    var instances: [Instance]
+    struct Instance: Encodable {
+      var node: String
+      var role: String
+    }
     // Absent values are written as null: scripts rely on every key being present.
     func encode(to encoder: any Encoder) throws {
       var c = encoder.container(keyedBy: Keys.self)
@@ -174,8 +213,12 @@ struct StatusJSON: Encodable {
       try c.encode(failcount, forKey: .failcount)
       try c.encode(managed, forKey: .managed)
       try c.encode(disabled, forKey: .disabled)
+      try c.encode(clone, forKey: .clone)
+      try c.encode(instances, forKey: .instances)
     }
-    enum Keys: String, CodingKey { case id, agent, role, node, nodes, group, failcount, managed, disabled }
+    enum Keys: String, CodingKey {
+      case id, agent, role, node, nodes, group, failcount, managed, disabled, clone, instances
+    }
   }
   var cluster: String?
   var dc: String?
@@ -208,13 +251,17 @@ struct StatusJSON: Encodable {
     }
     let resources = ResourcePlacement.all(s).map { p in
       var failcount: [String: Int] = [:]
-      for (node, state) in s.state.resources[p.id] ?? [:] where state.totalFailCount > 0 {
-        failcount[node] = state.totalFailCount
+      for (key, byNode) in s.state.resources
+      where key == p.id || (p.clone != nil && key.hasPrefix(p.id + ":")) {
+        for (node, state) in byNode where state.totalFailCount > 0 {
+          failcount[node, default: 0] += state.totalFailCount
+        }
       }
       return Resource(
         id: p.id, agent: p.agent.description, role: p.role, node: p.roles.first?.node,
         nodes: p.roles.map(\.node),
-        group: p.group, failcount: failcount, managed: !p.unmanaged, disabled: p.disabled)
+        group: p.group, failcount: failcount, managed: !p.unmanaged, disabled: p.disabled, clone: p.clone,
+        instances: p.roles.map { Resource.Instance(node: $0.node, role: p.instanceRole($0.state)) })
     }
     return StatusJSON(
       cluster: cluster, dc: s.dc, quorate: s.quorate, configVersion: s.config.version.description,
@@ -323,7 +370,15 @@ enum StatusText {
     let placements = ResourcePlacement.all(s)
     if placements.isEmpty { return out + "  * No resources\n" }
     var currentGroup: String?
+    var shownClones = Set<String>()
     for p in placements {
+      if let clone = p.clone {
+        guard !shownClones.contains(clone) else { continue }
+        shownClones.insert(clone)
+        out += cloneSet(clone, placements.filter { $0.clone == clone }, s)
+        currentGroup = nil
+        continue
+      }
       if p.group != currentGroup {
         currentGroup = p.group
         if let g = p.group { out += "  * Resource Group: \(g):\n" }
@@ -337,6 +392,39 @@ enum StatusText {
       }
       if p.unmanaged { state += " (unmanaged)" }
       out += "\(indent)\(p.id)\t(\(p.agent)):\t \(state)\n"
+    }
+    return out
+  }
+
+  /// pcs's clone layout: `Clone Set: ID [CHILD] (promotable):`, then the nodes per role; failed
+  /// instances on their own line. A cloned group counts as running in a role on a node when all its
+  /// members do.
+  static func cloneSet(_ clone: String, _ members: [ResourcePlacement], _ s: ManagerStatus) -> String {
+    guard let first = members.first else { return "" }
+    let child = first.group ?? first.id
+    var out = "  * Clone Set: \(clone) [\(child)]\(first.promotable ? " (promotable)" : ""):\n"
+    var byRole: [String: Set<String>] = [:]
+    var failed: [(ResourcePlacement, String)] = []
+    for (index, m) in members.enumerated() {
+      var mine: [String: Set<String>] = [:]
+      for (node, state) in m.roles {
+        let role = m.instanceRole(state)
+        if role == "FAILED" { failed.append((m, node)) } else { mine[role, default: []].insert(node) }
+      }
+      for role in Set(byRole.keys).union(mine.keys) {
+        byRole[role] = index == 0 ? mine[role] ?? [] : (byRole[role] ?? []).intersection(mine[role] ?? [])
+      }
+    }
+    for (m, node) in failed { out += "    * \(m.id)\t(\(m.agent)):\t FAILED \(node)\n" }
+    for role in ["Promoted", "Unpromoted", "Started"] {
+      guard let nodes = byRole[role], !nodes.isEmpty else { continue }
+      out += "    * \(role): [ \(nodes.sorted().joined(separator: " ")) ]\n"
+    }
+    let active = Set(byRole.values.flatMap { $0 }).union(failed.map(\.1))
+    let online = s.members.filter { s.joined.contains($0) && !active.contains($0) }.sorted()
+    if !online.isEmpty {
+      let disabled = first.disabled ? " (disabled)" : ""
+      out += "    * Stopped\(disabled): [ \(online.joined(separator: " ")) ]\n"
     }
     return out
   }
@@ -375,5 +463,25 @@ enum StatusText {
     case 9: return "promoted (failed)"
     default: return "error"
     }
+  }
+}
+
+/// The part of `crm_mon --output-as=xml` that OCF agents grep (ocf:heartbeat:redis looks for its
+/// Promoted instance): one `<resource …>` line per active instance, attributes in crm_mon's order.
+enum CrmMonText {
+  static func xml(_ s: ManagerStatus) -> String {
+    var out = "<pacemaker-result api-version=\"2.0\" request=\"crm_mon\">\n  <resources>\n"
+    for p in ResourcePlacement.all(s) {
+      for (node, state) in p.roles {
+        let role = p.instanceRole(state)
+        let failed = role == "FAILED"
+        out +=
+          "    <resource id=\"\(p.id)\" resource_agent=\"\(p.agent)\" role=\"\(failed ? "Started" : role)\" "
+          + "active=\"true\" orphaned=\"false\" blocked=\"\(state.blocked)\" managed=\"\(!p.unmanaged)\" "
+          + "failed=\"\(failed)\" failure_ignored=\"false\" nodes_running_on=\"1\">\n"
+          + "      <node name=\"\(node)\" cached=\"true\"/>\n    </resource>\n"
+      }
+    }
+    return out + "  </resources>\n</pacemaker-result>\n"
   }
 }

@@ -203,7 +203,8 @@ class Manager:
 
     def start(self):
         self.logf = open(self.log, "ab")
-        env = dict(os.environ, HA_RSCTMP=str(self.dir / "rsctmp"))
+        # SWPCS_SOCKET: what agents run by this daemon reach with swpcs (crm_master shim).
+        env = dict(os.environ, HA_RSCTMP=str(self.dir / "rsctmp"), SWPCS_SOCKET=self.socket)
         self.proc = subprocess.Popen(
             [str(BIN / "swpacemakerd"), "--config", str(self.conf or self.daemon.cluster.conf), "--node", self.name,
              "--corosync-socket", self.daemon.socket, "--socket", self.socket,
@@ -276,6 +277,13 @@ class ManagedCluster(LoopbackCluster):
         for m in self.managers.values():
             m.stop()
         super().stop_all()
+
+    def without_fencing(self):
+        """Settled, then stonith-enabled=false (loopback nodes have no fencing device)."""
+        self.settled(timeout=60)
+        r = self.managers["n1"].swpcs("property", "set", "stonith-enabled=false")
+        assert r.returncode == 0, r.stderr
+        return self
 
     def settled(self, timeout=30):
         """Every manager joined, one DC, no transition."""
