@@ -49,3 +49,12 @@ extension ControllerInstance {
     }
   }
 }
+
+extension ControllerInstance {
+  /// `InstanceAlias.adopt` for an action of `key` on `node`, knowing whether a bare key's resource is
+  /// cloned now.
+  mutating func adoptAliases(_ key: String, node: String) {
+    let cloned = !key.contains(":") && clone(containing: key) != nil
+    InstanceAlias.adopt(key, node: node, cloned: cloned, in: &state.resources)
+  }
+}

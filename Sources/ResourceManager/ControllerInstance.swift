@@ -319,6 +319,7 @@ public struct ControllerInstance: Sendable {
       // record-pending, on every replica: a start in flight counts as started when planning, so a
       // DC that re-plans before the result (after a view change, or a new DC) never starts it twice.
       if request.spec.intervalMs == 0 && request.spec.action != "monitor" && request.spec.action != "notify" {
+        adoptAliases(request.spec.resource, node: request.node)
         state.resources[request.spec.resource, default: [:]][
           request.node, default: ResourceNodeState(role: .unknown)
         ]
@@ -556,6 +557,9 @@ public struct ControllerInstance: Sendable {
     var out: [ControllerDirective] = []
     let spec = result.spec
     specs[spec.resource] = spec
+    // A cloned primitive's history, or an uncloned instance's, becomes this key's (one record per agent
+    // instance and node).
+    if spec.action != "notify" { adoptAliases(spec.resource, node: result.node) }
     var s = state.resources[spec.resource]?[result.node] ?? ResourceNodeState(role: .unknown)
     if s.pending == spec.key { s.pending = nil }
     if result.status == Self.refusedStatus {

@@ -406,7 +406,12 @@ public final class ResourceManagerDaemon: @unchecked Sendable {
   func execute(_ request: ActionRequest) {
     let spec = request.spec
     if ["stop", "demote", "start", "promote"].contains(spec.action) {
-      for (key, monitor) in recurring where monitor.spec.resource == spec.resource {
+      // The same agent instance recorded under another key (a cloned primitive's, an uncloned
+      // instance's) has its monitors too.
+      for (key, monitor) in recurring
+      where monitor.spec.resource == spec.resource
+        || InstanceAlias.areAliases(monitor.spec.resource, spec.resource)
+      {
         monitor.task?.cancel()
         recurring[key] = nil
       }

@@ -151,3 +151,64 @@ public enum ResourceDefinition {
     return String(hash, radix: 16)
   }
 }
+
+/// Record keys that name the same agent instance on a node. Pacemaker records an anonymous clone's
+/// instance under the resource's own id, so a primitive that is cloned keeps its history, and a clone
+/// that is uncloned leaves its history to the primitive. Here instances are recorded as `id:N`: the
+/// bare `id` and `id:N` on one node are the same agent state (anonymous instances get
+/// `OCF_RESOURCE_INSTANCE=id`), whichever of the two the configuration names now.
+public enum InstanceAlias {
+  /// The id without an instance number (`web:2` → `web`).
+  public static func base(_ key: String) -> Substring {
+    key.prefix { $0 != ":" }
+  }
+
+  /// Whether `other` is a different key for the agent instance recorded as `key`: `web` and `web:N`
+  /// are, `web:0` and `web:1` are not (two anonymous instances may run on one node).
+  public static func areAliases(_ key: String, _ other: String) -> Bool {
+    guard key != other, base(key) == base(other) else { return false }
+    return !key.contains(":") || !other.contains(":")
+  }
+
+  /// Moves the records of `key`'s aliases on `node` into `key`'s own: the most active alias record
+  /// becomes `key`'s when it has none, and the alias records on that node go. Called when an action
+  /// of `key` is requested or reported there, so one record stays per agent instance. `cloned`: `key`
+  /// is a bare id whose resource is now a clone (a monitor left from before it was cloned): its
+  /// numbered records are the clone's own instances, so at most the one it takes over goes.
+  public static func adopt(
+    _ key: String, node: String, cloned: Bool = false,
+    in resources: inout [String: [String: ResourceNodeState]]
+  ) {
+    let aliases = resources.keys.filter { areAliases(key, $0) && resources[$0]?[node] != nil }.sorted()
+    guard !aliases.isEmpty else { return }
+    var taken: [String] = aliases
+    if resources[key]?[node] == nil {
+      var best: (id: String, state: ResourceNodeState)?
+      for alias in aliases {
+        guard let s = resources[alias]?[node] else { continue }
+        if best.map({ moreActive(s, than: $0.state) }) ?? true { best = (alias, s) }
+      }
+      resources[key, default: [:]][node] = best?.state
+      if cloned { taken = best.map { [$0.id] } ?? [] }
+    } else if cloned {
+      taken = []
+    }
+    for alias in taken {
+      resources[alias]?[node] = nil
+      if resources[alias]?.isEmpty == true { resources[alias] = nil }
+    }
+  }
+
+  /// The record that says more about what runs: a higher role, or a failure.
+  public static func moreActive(_ a: ResourceNodeState, than b: ResourceNodeState) -> Bool {
+    func rank(_ r: ResourceNodeState.Role) -> Int {
+      switch r {
+      case .unknown: 0
+      case .stopped: 1
+      case .started, .unpromoted: 2
+      case .promoted: 3
+      }
+    }
+    return rank(a.role) > rank(b.role) || (a.failed && !b.failed)
+  }
+}

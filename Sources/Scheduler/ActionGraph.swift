@@ -567,9 +567,11 @@ extension Cluster {
     case .clone:
       // Anonymous instances are interchangeable: one probe per node, for the instance placed there.
       let instances = rscs[r].children
-      let known = instances.contains { i in
-        (rscs[i].isPrimitive ? [i] : rscs[i].children).contains { rscs[$0].probed.contains(n) }
-      }
+      // An instance numbered from clone-max up (clone-max lowered) is the clone's history there too.
+      let known =
+        instances.contains { i in
+          (rscs[i].isPrimitive ? [i] : rscs[i].children).contains { rscs[$0].probed.contains(n) }
+        } || orphanInstances(of: r).contains { rscs[$0].probed.contains(n) }
       guard !known, let first = instances.first else { return }
       let pick = instances.first { firstPrimitive($0).flatMap { rscs[$0].assigned } == n } ?? first
       probe(pick, n)

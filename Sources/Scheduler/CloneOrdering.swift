@@ -40,3 +40,33 @@ extension Cluster {
     return true
   }
 }
+
+extension Cluster {
+  /// The clone's anonymous instances that are no longer configured (numbered from clone-max up).
+  func orphanInstances(of clone: Int) -> [Int] {
+    guard rscs[clone].variant == .clone, let first = rscs[clone].children.first else { return [] }
+    let bases = Set(
+      (rscs[first].isPrimitive ? [first] : rscs[first].children).map { InstanceAlias.base(rscs[$0].id) })
+    return rscs.indices.filter {
+      rscs[$0].removed && rscs[$0].id.contains(":") && bases.contains(InstanceAlias.base(rscs[$0].id))
+    }
+  }
+
+  /// An anonymous instance that is no longer configured shares the agent's state with the clone's
+  /// instances on its node (`InstanceAlias`): its stop there comes before any of their starts there.
+  mutating func orderOrphanInstanceStops() {
+    for c in rscs.indices where rscs[c].variant == .clone {
+      let orphans = orphanInstances(of: c)
+      guard !orphans.isEmpty else { continue }
+      let instances = rscs[c].children.flatMap { rscs[$0].isPrimitive ? [$0] : rscs[$0].children }
+      for o in orphans {
+        for stop in findActions(o, .stop) {
+          guard let n = actions[stop].node else { continue }
+          for i in instances where InstanceAlias.base(rscs[i].id) == InstanceAlias.base(rscs[o].id) {
+            if let start = findAction(i, .start, on: n) { relate(stop, start, [.ordered]) }
+          }
+        }
+      }
+    }
+  }
+}

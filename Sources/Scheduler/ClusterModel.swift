@@ -369,11 +369,12 @@ struct Cluster {
   private mutating func addRemovedResources(_ state: ClusterState) {
     for id in state.resources.keys.sorted() where rscIndex[id] == nil {
       if let colon = id.firstIndex(of: ":"), let owner = rscIndex[String(id[..<colon])] {
-        // An instance numbered from clone-max up (clone-max was lowered), or of a resource that is no
-        // longer cloned, is no longer configured.
+        // An instance numbered from clone-max up (clone-max was lowered) is no longer configured. An
+        // instance of a resource that is no longer cloned is that primitive's history on its node
+        // (`InstanceAlias`: Pacemaker records anonymous instances under the resource's own id).
         let number = Int(id[id.index(after: colon)...])
         if rscs[owner].variant == .clone, let number, number < rscs[owner].children.count { continue }
-        if rscs[owner].variant != .clone && rscs[owner].variant != .primitive { continue }
+        if rscs[owner].variant != .clone { continue }
       }
       let r = newRsc(id, .primitive, nil, [:], [:])
       deriveMeta(r)

@@ -26,6 +26,7 @@ public enum Scheduler {
     cluster.scheduleProbes()
     cluster.createResourceActions()
     cluster.scheduleFencing()
+    cluster.orderOrphanInstanceStops()
     cluster.applyOrderings()
     return cluster.transition()
   }

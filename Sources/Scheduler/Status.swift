@@ -75,7 +75,18 @@ extension Cluster {
         }
       }
     }
-    for r in primitives where !isAnonymousCloneInstance(r) { result[r] = byNode(rscs[r].id) }
+    for r in primitives where !isAnonymousCloneInstance(r) {
+      result[r] = byNode(rscs[r].id)
+      guard !rscs[r].removed, !rscs[r].id.contains(":") else { continue }
+      // Records of instances from when the primitive was cloned (`InstanceAlias`).
+      for id in state.resources.keys.sorted() where InstanceAlias.areAliases(rscs[r].id, id) {
+        for (n, s) in byNode(id) {
+          if result[r]?[n].map({ Role(s.role) > Role($0.role) || (s.failed && !$0.failed) }) ?? true {
+            result[r, default: [:]][n] = s
+          }
+        }
+      }
+    }
     return (result, historyIds)
   }
 

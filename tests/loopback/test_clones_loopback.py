@@ -94,10 +94,58 @@ def test_anonymous_clone_runs_everywhere(cl):
     ok(n1, "resource", "meta", "web-clone", "clone-max=2")
     cl.wait_for(lambda: len(roles(n1, "web")) == 2, timeout=60, what="two web instances")
     ok(n1, "resource", "unclone", "web-clone")
-    cl.wait_for(lambda: len(roles(n1, "web")) == 1, timeout=60, what="one web")
+    cl.wait_for(lambda: len(roles(n1, "web")) == 1 and len(dummy_running(cl, "web")) == 1, timeout=60,
+                what="one web")
+    cl.settled(timeout=60)
+    assert dummy_running(cl, "web") == sorted(roles(n1, "web"))
+    assert not no_failures(n1, "web"), n1.status()["state"]["resources"]
     assert "Clone Set" not in ok(n1, "status")
     ok(n1, "resource", "delete", "web")
     cl.settled(timeout=60)
+
+
+def dummy_running(cl, rid):
+    """Nodes where ocf:heartbeat:Dummy's own state says `rid` runs (anonymous instances share it)."""
+    return sorted(n for n, m in cl.managers.items() if (m.dir / "rsctmp" / f"Dummy-{rid}.state").exists())
+
+
+def no_failures(m, rid):
+    st = m.status()["state"]["resources"]
+    bad = {k: v for k, v in st.items() if k.split(":")[0] == rid
+           for s in v.values() if s.get("failed") or s.get("failCounts")}
+    return bad
+
+
+def test_clone_and_unclone_keep_the_running_resource(cl):
+    """Pacemaker records an anonymous instance under the resource's own id: cloning a running
+    primitive keeps it running where it is (no restart), and uncloning leaves exactly one copy, with
+    the agent's own state agreeing with the cluster's and no failure on the way."""
+    n1 = cl.managers["n1"]
+    ok(n1, "resource", "create", "solo", "ocf:heartbeat:Dummy", "op", "monitor", "interval=2s")
+    cl.settled(timeout=60)
+    [home] = roles(n1, "solo")
+    state = cl.managers[home].dir / "rsctmp" / "Dummy-solo.state"
+    before = state.stat().st_ino, state.stat().st_mtime_ns
+    ok(n1, "resource", "clone", "solo")
+    cl.wait_for(lambda: sorted(roles(n1, "solo")) == ["n1", "n2", "n3"], timeout=60, what="solo everywhere")
+    cl.settled(timeout=60)
+    assert (state.stat().st_ino, state.stat().st_mtime_ns) == before, "the running copy was restarted"
+    assert dummy_running(cl, "solo") == ["n1", "n2", "n3"]
+    # Monitors keep passing on every node (the primitive's old monitor and the instance's are one).
+    import time
+    time.sleep(5)
+    assert not no_failures(n1, "solo"), n1.status()["state"]["resources"]
+    ok(n1, "resource", "unclone", "solo")
+    cl.wait_for(lambda: len(roles(n1, "solo")) == 1 and len(dummy_running(cl, "solo")) == 1,
+                timeout=60, what="one solo")
+    cl.settled(timeout=60)
+    time.sleep(5)
+    assert dummy_running(cl, "solo") == sorted(roles(n1, "solo")), (dummy_running(cl, "solo"), roles(n1, "solo"))
+    assert not no_failures(n1, "solo"), n1.status()["state"]["resources"]
+    assert not [k for k in n1.status()["state"]["resources"] if k.startswith("solo:")], "instance records left"
+    ok(n1, "resource", "delete", "solo")
+    cl.settled(timeout=60)
+    assert dummy_running(cl, "solo") == []
 
 
 def test_promotable_clone_promotes_by_score_and_ip_follows(cl):
