@@ -6,6 +6,9 @@ enum Task: String {
   case start, stop, promote, demote, monitor, cancel, fence, notify
   case clearFailcount = "clear_failcount"
   case running, stopped, promoted, demoted
+  /// The pseudo-action of an ordering whose first clone needs only some runnable instances
+  /// (`clone-min`, `require-all=false`): Pacemaker's `clone-one-or-more:ORDER-ID`.
+  case cloneOneOrMore = "clone-one-or-more"
 
   init?(configured text: String) {
     switch text.lowercased() {
@@ -77,6 +80,10 @@ struct Action {
   var reason: String?
   /// For notify actions.
   var notification: ScheduledAction.Notification?
+  /// A `cloneOneOrMore` pseudo-action: the ordering's id, and how many of its `minRunnable` inputs must
+  /// be runnable for it to be runnable.
+  var label: String?
+  var requiredRunnableBefore = 0
 
   var isProbe: Bool { task == .monitor && interval == 0 }
 }
@@ -100,6 +107,10 @@ struct RelationFlags: OptionSet, Hashable {
   static let promotedThenImpliesFirst = RelationFlags(rawValue: 1 << 6)
   /// Only an edge, and only when both actions are required and on the same node.
   static let ifRequiredOnSameNode = RelationFlags(rawValue: 1 << 8)
+  /// Into a `cloneOneOrMore` pseudo-action: counts toward its `requiredRunnableBefore`.
+  static let minRunnable = RelationFlags(rawValue: 1 << 9)
+  /// A required, runnable first puts then in the transition (without making it required).
+  static let firstImpliesThenGraphed = RelationFlags(rawValue: 1 << 10)
 }
 
 struct Relation {
@@ -260,7 +271,12 @@ extension Cluster {
         flags.insert(.asymmetric)
       }
     }
-    pendingOrders.append(PendingOrder(first, firstTask, then, thenTask, flags))
+    let minimum = minimumFirstInstances(first, o)
+    if minimum > 0 {
+      addCloneMinOrdering(o.id, first, firstTask, then, thenTask, flags, minimum)
+    } else {
+      pendingOrders.append(PendingOrder(first, firstTask, then, thenTask, flags))
+    }
     if symmetric {
       let inverse: RelationFlags = o.kind == .mandatory ? [.ordered, .thenImpliesFirst] : [.ordered]
       pendingOrders.append(PendingOrder(then, thenTask.inverse, first, firstTask.inverse, inverse))

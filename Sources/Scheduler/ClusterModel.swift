@@ -43,7 +43,6 @@ struct Options {
   var noQuorumPolicy = NoQuorumPolicy.stop
   var stopAll = false
   var maintenanceMode = false
-  var startFailureIsFatal = true
   var concurrentFencing = true
   var probes = true
   var haveWatchdog = false
@@ -68,7 +67,6 @@ struct Options {
     }
     stopAll = Value.bool(p["stop-all-resources"], default: false)
     maintenanceMode = Value.bool(p["maintenance-mode"], default: false)
-    startFailureIsFatal = Value.bool(p["start-failure-is-fatal"], default: true)
     concurrentFencing = Value.bool(p["concurrent-fencing"], default: true)
     probes = Value.bool(p["enable-startup-probes"], default: true)
     haveWatchdog = Value.bool(p["have-watchdog"], default: false)
@@ -242,6 +240,15 @@ struct Cluster {
   var relations: [Relation] = []
   /// Indices into `relations` by `first << 32 | then`, to drop duplicate orderings.
   var relationsByPair: [Int: [Int]] = [:]
+  /// Per `cloneOneOrMore` pseudo-action, the relations that count toward its minimum (`minRunnable`).
+  var minRunnableInputs: [Int: [Int]] = [:]
+  /// Relations between interleaved clone instances: an instance made unrunnable through one does not
+  /// block the clone's colocation dependents (Pacemaker updates these instances on the clone's behalf
+  /// without re-checking its colocations).
+  var interleavedRelations: Set<Int> = []
+  var colocationBlockingSuppressed = false
+  /// Starts made unrunnable by `unassignInstancesWithoutInterleavePartner`.
+  var unassignedStarts: Set<Int> = []
   var pendingOrders: [PendingOrder] = []
 
   init(_ config: ResourceConfiguration, _ state: ClusterState) {

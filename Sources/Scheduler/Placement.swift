@@ -413,10 +413,7 @@ extension Cluster {
       guard coloc.primaryRole == .unknown || coloc.primaryRole == rscs[coloc.primary].nextRole else { return }
       targets = rscs[coloc.primary].assigned.map { [$0] } ?? []
     } else {
-      for i in rscs[coloc.primary].children {
-        guard let lead = firstPrimitive(i), let n = rscs[lead].assigned else { continue }
-        if coloc.primaryRole == .unknown || coloc.primaryRole == expectedRole(lead) { targets.append(n) }
-      }
+      targets = cloneColocationTargets(coloc)
     }
     if targets.isEmpty && coloc.score < 0 { return }
     let values = Set(targets.map { attribute($0, coloc.attribute)?.lowercased() })

@@ -3,10 +3,13 @@
 /// "rsc1 must start" into "rsc2 must restart", and "rsc3 cannot start" into "rsc4 must stop".
 extension Cluster {
   mutating func applyOrderings() {
+    unassignInstancesWithoutInterleavePartner()
     for o in pendingOrders { resolve(o) }
     addProbeOrderingsForStops()
     var dirty: [Int] = []
     for a in actions.indices where actions[a].task == .start || actions[a].task == .promote {
+      // Instances unassigned for want of an interleave partner became unrunnable after this check.
+      if unassignedStarts.contains(a) { continue }
       blockColocationDependents(a, &dirty)
     }
     propagate()
@@ -77,17 +80,25 @@ extension Cluster {
     for (i, r) in relations.enumerated() {
       outputs[r.first].append(i)
       inputs[r.then].append(i)
+      if r.flags.contains(.minRunnable) { minRunnableInputs[r.then, default: []].append(i) }
     }
+    var dirty: [Int] = []
+    for a in actions.indices where actions[a].requiredRunnableBefore > 0 { updateMinRunnable(a, &dirty) }
     // Pacemaker walks actions newest first, each action's inputs newest first, and re-walks what a
     // change affects right away (depth first). The order only decides which of several reasons an
     // action reports; every relation is re-applied after any change to its actions.
     var stack = relations.indices.sorted { (relations[$0].then, $0) < (relations[$1].then, $1) }
-    var dirty: [Int] = []
     while let i = stack.popLast() {
       process(i, &dirty)
       for a in dirty.reversed() {
         stack.append(contentsOf: outputs[a])
         stack.append(contentsOf: inputs[a])
+        // A container's flags are derived from its children's: what follows the container re-checks.
+        var parent = actions[a].rsc.flatMap { rscs[$0].parent }
+        while let p = parent {
+          for c in actionsByRsc[p] { stack.append(contentsOf: outputs[c]) }
+          parent = rscs[p].parent
+        }
       }
       dirty.removeAll(keepingCapacity: true)
     }
@@ -98,7 +109,13 @@ extension Cluster {
     let f = relations[i].first
     let t = relations[i].then
     guard !flags.isEmpty, flags != [.ifRequiredOnSameNode] else { return }
-    let first = orderingFlags(f, &dirty)
+    colocationBlockingSuppressed = interleavedRelations.contains(i)
+    defer { colocationBlockingSuppressed = false }
+    var first = orderingFlags(f, &dirty)
+    // A clone's action is required for `then` only if its instance's action on then's node is.
+    if let fr = actions[f].rsc, rscs[fr].variant == .clone, let n = orderingNode(t) {
+      first.optional = cloneActionOptional(f, on: n)
+    }
     if flags.contains(.firstImpliesThen) {
       if actions[t].rsc != nil {
         update(f, t, first, .firstImpliesThen, &dirty)
@@ -120,6 +137,10 @@ extension Cluster {
       }
     }
     if flags.contains(.asymmetric), actions[t].rsc != nil { update(f, t, first, .asymmetric, &dirty) }
+    if flags.contains(.minRunnable), actions[t].rsc == nil { updateMinRunnable(t, &dirty) }
+    if flags.contains(.firstImpliesThenGraphed), actions[f].runnable, !first.optional {
+      actions[t].alwaysInGraph = true
+    }
     // A blocked, unmanaged resource that cannot stop keeps what depends on its stop from happening.
     if !flags.isDisjoint(with: [.firstImpliesThen, .thenImpliesFirst, .intermediateStop]),
       let fr = actions[f].rsc,
@@ -136,7 +157,10 @@ extension Cluster {
     apply(f, t, first, type, &dirty)
     guard let r = actions[t].rsc, !rscs[r].isPrimitive else { return }
     for child in rscs[r].children {
-      if let c = findAction(child, actions[t].task, on: nil) { update(f, c, first, type, &dirty) }
+      guard let c = findAction(child, actions[t].task, on: nil) else { continue }
+      // A clone's instances take the ordering only where their action can happen.
+      if rscs[r].variant == .clone && !orderingFlags(c, &dirty).runnable { continue }
+      update(f, c, first, type, &dirty)
     }
   }
 
@@ -205,14 +229,29 @@ extension Cluster {
     }
     if isClone && !anyRunnable && !rscs[r].children.isEmpty {
       runnable = false
+      // Pacemaker clears it in passing here, without re-checking the clone's colocation dependents.
+      let suppressed = colocationBlockingSuppressed
+      colocationBlockingSuppressed = true
       clearRunnable(a, because: nil, &dirty)
+      colocationBlockingSuppressed = suppressed
     }
     return (optional, runnable)
+  }
+
+  /// A `cloneOneOrMore` pseudo-action is runnable while at least `requiredRunnableBefore` of the
+  /// actions feeding it are (they only ever become unrunnable, so it only ever does too).
+  private mutating func updateMinRunnable(_ t: Int, _ dirty: inout [Int]) {
+    var runnable = 0
+    for i in minRunnableInputs[t] ?? [] where orderingFlags(relations[i].first, &dirty).runnable {
+      runnable += 1
+    }
+    if runnable < actions[t].requiredRunnableBefore { clearRunnable(t, because: nil, &dirty) }
   }
 
   // MARK: Flag changes
 
   private func reasonText(_ change: String, _ b: Int) -> String {
+    if let label = actions[b].label { return "\(change) \(label)" }
     let task = actions[b].task == .fence ? "stonith" : actions[b].task.rawValue
     return actions[b].rsc.map { "\(change) \(rscs[$0].id) \(task)" } ?? "\(change) \(task)"
   }
@@ -233,7 +272,7 @@ extension Cluster {
       actions[a].reason = reasonText("unrunnable", b)
     }
     dirty.append(a)
-    blockColocationDependents(a, &dirty)
+    if !colocationBlockingSuppressed { blockColocationDependents(a, &dirty) }
   }
 
   /// A mandatory colocation's dependent cannot start (or be promoted) when its primary cannot — for a

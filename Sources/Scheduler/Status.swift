@@ -130,8 +130,9 @@ extension Cluster {
       OnFail(s.onFail, fencingEnabled: options.fencingEnabled) ?? (failed ? onFail(r, s, op) : .ignore)
     if s.blocked { policy = max(policy, .block) }
     if !failed && ![.stop, .ban, .standby, .fence].contains(policy) { policy = .ignore }
+    // A failed start is fatal (start-failure-is-fatal) through the INFINITY fail count the controller
+    // records for it, as in Pacemaker: the scheduler reads the count, not the property.
     var count = s.failCounts.values.reduce(0) { Value.add($0, $1) }
-    if failed && op.name == "start" && options.startFailureIsFatal { count = Value.infinity }
 
     // failure-timeout: an old failure no longer counts, and its fail count is cleared.
     let timeout = rscs[r].failureTimeout

@@ -38,7 +38,7 @@ extension Cluster {
     case .fence: .fence
     case .clearFailcount: .clearFailure
     case .notify: .notify
-    case .running, .stopped, .promoted, .demoted: nil
+    case .running, .stopped, .promoted, .demoted, .cloneOneOrMore: nil
     }
   }
 

@@ -57,8 +57,8 @@ import Testing
         .state("web", on: "n1", failed("monitor_10000", at: 990_000)),
       actions: ["clear-failure web n1", "monitor web n1 10000"], summary: []),
     Scenario(
-      "a failed start is fatal by default: the node is banned and the resource moves",
-      two.state("web", on: "n1", failed("start_0")),
+      "a failed start is fatal by default (the controller records it with an INFINITY fail count): the node is banned and the resource moves",
+      two.state("web", on: "n1", failed("start_0", count: Score.infinityValue)),
       actions: Set(recoverElsewhere),
       summary: ["Recover web ( n1 -> n2 )"]),
     Scenario(

@@ -99,14 +99,14 @@ struct TestCluster: Sendable {
 
   func order(
     _ first: String, _ then: String, kind: OrderConstraint.Kind = .mandatory, symmetrical: Bool = true,
-    firstAction: String = "start", thenAction: String = "start"
+    firstAction: String = "start", thenAction: String = "start", requireAll: Bool = true
   ) -> TestCluster {
     with {
       $0.constraints.orders.append(
         OrderConstraint(
           id: "ord-\(first)-\(then)", first: first, firstAction: firstAction, then: then,
           thenAction: thenAction,
-          kind: kind, symmetrical: symmetrical))
+          kind: kind, symmetrical: symmetrical, requireAll: requireAll))
     }
   }
 
