@@ -340,7 +340,12 @@ struct StatusImporter {
       nodes[node].fence("\(key) is thought to be active there")
     }
     let handling = nodes[node].unclean ? FailureHandling.ignore : interpreter.handling
-    if handling == .fence { nodes[node].fence("\(key) failed there") }
+    // On a node that is down the failure is only why it stays unclean (the scheduler reads
+    // "… failed there" as a member that is still up and would fence it as such).
+    if handling == .fence {
+      nodes[node].fence(
+        nodes[node].online ? "\(key) failed there" : "\(key) failed there while the node was down")
+    }
     if handling == .block || interpreter.blocked { blockedInstances.insert(key) }
     var result = interpreter.result(handling: handling)
     result.blocked = blockedInstances.contains(key)

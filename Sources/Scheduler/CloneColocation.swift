@@ -29,3 +29,74 @@ extension Cluster {
     rscs[r].isPrimitive ? rscs[r].blocked : rscs[r].children.contains { instanceBlocked($0) }
   }
 }
+
+/// A clone colocated with a primitive (`db-clone with ip`) is filed once per instance; when the
+/// primitive takes its dependents' preferences into account, Pacemaker merges the clone's own scores,
+/// once (`pcmk__add_dependent_scores` with the clone as dependent) — not each instance's, whose scores
+/// by then may say where that instance is being kept.
+extension Cluster {
+  /// The resource whose scores colocation `c` (in `r`'s "with this" list) contributes: the cloned
+  /// dependent for the first of its instances' entries, nil for the others; the dependent otherwise.
+  func cloneDependentSource(_ c: Int, withThisOf r: Int) -> Int? {
+    let coloc = colocations[c]
+    guard rscs[coloc.entityDependent].variant == .clone else { return coloc.dependent }
+    let first = rscs[r].withThis.first { colocations[$0].id == coloc.id }
+    return first == c ? coloc.entityDependent : nil
+  }
+
+  /// Pacemaker's `pcmk__add_dependent_scores` for a clone, before its instances are placed: the
+  /// preferences of every resource colocated with the clone, merged into the clone's own scores
+  /// without making any node negative. Those scores are where promotion priorities start.
+  mutating func addDependentScoresToClone(_ clone: Int) {
+    var merged: Set<String> = []
+    for i in colocations.indices where colocations[i].entityPrimary == clone {
+      let coloc = colocations[i]
+      guard hasInfluence(coloc), merged.insert(coloc.id).inserted else { continue }
+      let source = rscs[coloc.entityDependent].variant == .clone ? coloc.entityDependent : coloc.dependent
+      var table = rscs[clone].allowed
+      addColocatedScores(
+        source: source, into: &table, coloc, factor: Float(coloc.score) / Float(Value.infinity),
+        onlyPositive: true)
+      rscs[clone].allowed = table
+    }
+  }
+}
+
+/// Pacemaker's early assignment of a running clone instance (`assign_instance_early`): it keeps its
+/// current node only while that node scores at least as well as the best node still open to it.
+/// Each better node reserves one of the instances left to place and the check is repeated; once every
+/// instance left is reserved for better nodes, the instance is placed with the others (so with
+/// `clone-max=1` and an INFINITY preference elsewhere, the one instance moves).
+extension Cluster {
+  func staysOnCurrentNode(_ p: Int, _ n: Int, assigned: [Int: Int], perNodeMax: Int, available: Int) -> Bool {
+    var counts = assigned
+    var reserved = 0
+    while reserved < available {
+      var best: Int?
+      for m in nodes.indices where nodes[m].available && counts[m, default: 0] < perNodeMax {
+        guard let score = rscs[p].allowed[m] else { continue }
+        if best.map({ score > rscs[p].allowed[$0]! }) ?? true { best = m }
+      }
+      guard let best, let bestScore = rscs[p].allowed[best], let here = rscs[p].allowed[n] else {
+        return false
+      }
+      if here >= bestScore { return true }
+      counts[best, default: 0] += 1
+      reserved += 1
+    }
+    return false
+  }
+}
+
+extension Cluster {
+  /// Pacemaker's instance order (`pcmk__cmp_instance`) puts an instance active on a node it may no
+  /// longer run on (a failed stop there, a ban) after the others: a fresh instance takes the free
+  /// node and the failed one stops, rather than the failed one moving.
+  func instancesActiveOnDisallowedNodesLast(_ instances: [Int]) -> [Int] {
+    func disallowed(_ i: Int) -> Bool {
+      guard let p = firstPrimitive(i), let n = currentNode(p) else { return false }
+      return (rscs[p].allowed[n] ?? -1) < 0
+    }
+    return instances.filter { !disallowed($0) } + instances.filter { disallowed($0) }
+  }
+}

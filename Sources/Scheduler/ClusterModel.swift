@@ -441,7 +441,8 @@ struct Cluster {
   mutating func addLocation(_ r: Int, node: Int?, score: Int) {
     if !rscs[r].children.isEmpty {
       for c in rscs[r].children { addLocation(c, node: node, score: score) }
-      return
+      // A clone keeps its own scores too (where its promotion priorities start); a group's are unused.
+      guard rscs[r].variant == .clone else { return }
     }
     for n in node.map({ [$0] }) ?? Array(nodes.indices) {
       rscs[r].allowed[n] = Value.add(rscs[r].allowed[n] ?? nodes[n].baseScore, score)

@@ -62,6 +62,10 @@ extension Cluster {
         applyLocation(member, i == 0 ? scores : scores.map { ($0.0, 0) })
       }
     case .clone:
+      // The clone keeps its own scores too: they are where its promotion priorities start.
+      for (n, score) in scores {
+        rscs[r].allowed[n] = rscs[r].allowed[n].map { Value.add($0, score) } ?? score
+      }
       for instance in rscs[r].children { applyLocation(instance, scores) }
     }
   }
@@ -199,12 +203,16 @@ extension Cluster {
       // A clone as dependent colocates each of its instances.
       let dependents = rscs[d].variant == .clone ? rscs[d].children : [d]
       guard let primary else { continue }
-      for dependent in dependents.compactMap({ firstPrimitive($0) }) {
+      let primitives = dependents.compactMap { firstPrimitive($0) }
+      let unchained =
+        rscs[d].variant == .group && c.score.value >= Value.infinity ? membersAfterUnmanaged(d) : []
+      for dependent in primitives + unchained {
         let coloc = Coloc(
           id: c.id, dependent: dependent, primary: primary, score: c.score.value,
           dependentRole: role(c.role), primaryRole: role(c.withRole), attribute: c.nodeAttribute ?? "#uname",
           influence: rscs[d].critical, entityDependent: d, entityPrimary: p)
-        addColocation(coloc, listOwner: rscs[p].variant == .clone ? nil : lastPrimitive(p))
+        let owner = rscs[p].variant == .clone || unchained.contains(dependent) ? nil : lastPrimitive(p)
+        addColocation(coloc, listOwner: owner)
       }
       if c.score.value <= -Value.infinity {
         pendingOrders.append(PendingOrder(d, .stop, p, .start, [.ifRequiredOnSameNode]))
@@ -440,11 +448,14 @@ extension Cluster {
     return rscs[r].origRole == .promoted && currentNode(r) == n ? .promoted : .unpromoted
   }
 
-  private func attribute(_ n: Int, _ name: String) -> String? {
+  func attribute(_ n: Int, _ name: String) -> String? {
     name == "#uname" ? nodes[n].name : nodes[n].attributes[name]
   }
 
-  private func hasInfluence(_ c: Coloc) -> Bool {
+  /// Pacemaker's `INFINITY_HACK`: a node a non-negative merge found unusable (see `addColocatedScores`).
+  static let unusableForMerge = -Value.infinity * 100
+
+  func hasInfluence(_ c: Coloc) -> Bool {
     c.influence || !isActive(c.entityPrimary)
   }
 
@@ -456,17 +467,23 @@ extension Cluster {
   private mutating func addDependentScores(_ c: Int, _ r: Int) {
     let coloc = colocations[c]
     guard hasInfluence(coloc) else { return }
+    // A cloned dependent counts once, with the clone's own scores (not each instance's).
+    let source = cloneDependentSource(c, withThisOf: r)
+    guard let source else { return }
     var table = rscs[r].allowed
     addColocatedScores(
-      source: coloc.dependent, into: &table, coloc, factor: Float(coloc.score) / Float(Value.infinity))
+      source: source, into: &table, coloc, factor: Float(coloc.score) / Float(Value.infinity))
     rscs[r].allowed = table
   }
 
   /// Pacemaker's `pcmk__add_colocated_node_scores`: add the source's best score per node (scaled by
   /// the colocation factor), then recursively those of resources colocated with the source; roll back
   /// if that leaves no node available.
-  private mutating func addColocatedScores(
-    source: Int, into table: inout [Int?], _ coloc: Coloc, factor: Float
+  /// With `onlyPositive` (merging into a clone's scores, Pacemaker's `pcmk__coloc_select_nonnegative`),
+  /// a merge never makes a node's score negative: a positive score that would turn negative marks the
+  /// node unusable for further merges and ends as 1; a zero score stays zero.
+  mutating func addColocatedScores(
+    source: Int, into table: inout [Int?], _ coloc: Coloc, factor: Float, onlyPositive: Bool = false
   ) {
     guard !rscs[source].updatingScores else { return }
     rscs[source].updatingScores = true
@@ -486,17 +503,27 @@ extension Cluster {
         let allowedOnOne = rscs[coloc.dependent].allowed.filter { ($0 ?? -1) >= 0 }.count == 1
         if rscs[coloc.entityPrimary].stickiness >= -best || !hasInfluence(coloc) || !allowedOnOne { continue }
       }
+      if work[n] == Self.unusableForMerge { continue }
       let product = factor * Float(best)
       var delta = Int(product < 0 ? product - 0.5 : product + 0.5)
       if delta == 0 && best != 0 { delta = factor > 0 ? 1 : (factor < 0 ? -1 : 0) }
-      work[n] = Value.add(delta, work[n]!)
+      let merged = Value.add(delta, work[n]!)
+      if onlyPositive && merged < 0 && work[n]! >= 0 {
+        if work[n]! > 0 { work[n] = Self.unusableForMerge }
+        continue
+      }
+      work[n] = merged
     }
     guard anyAvailable(work) else { return }
     for c in rscs[source].withThis {
       let next = colocations[c]
       guard hasInfluence(next) else { continue }
       addColocatedScores(
-        source: next.dependent, into: &work, next, factor: factor * Float(next.score) / Float(Value.infinity))
+        source: next.dependent, into: &work, next, factor: factor * Float(next.score) / Float(Value.infinity),
+        onlyPositive: onlyPositive)
+    }
+    if onlyPositive {
+      for n in work.indices where work[n] == Self.unusableForMerge { work[n] = 1 }
     }
     table = work
   }
@@ -508,6 +535,7 @@ extension Cluster {
   private mutating func assignClone(_ r: Int) {
     guard rscs[r].assignState == .pending else { return }
     rscs[r].assignState = .assigning
+    addDependentScoresToClone(r)
     let instances = rscs[r].children
     // Globally unique clones keep one instance per node here (their instances are not interchangeable).
     let unique = Value.bool(rscs[r].meta["globally-unique"], default: false)
@@ -518,14 +546,18 @@ extension Cluster {
     for i in instances {
       let p = lead(i)
       guard let n = currentNode(p), nodes[n].available, (rscs[p].allowed[n] ?? -1) >= 0, !used.contains(n),
-        rscs[p].nextRole != .stopped, rscs[p].managed, !options.stopAll
+        rscs[p].nextRole != .stopped, rscs[p].managed, !options.stopAll,
+        staysOnCurrentNode(
+          p, n, assigned: count, perNodeMax: perNodeMax,
+          available: instances.count - count.values.reduce(0, +))
       else { continue }
       for m in used { banInstance(i, m) }
       pin(i, n)
       assign(i)
       if let a = rscs[p].assigned { count[a, default: 0] += 1 }
     }
-    for i in instances where rscs[lead(i)].assignState == .pending && rscs[i].assignState == .pending {
+    for i in instancesActiveOnDisallowedNodesLast(instances)
+    where rscs[lead(i)].assignState == .pending && rscs[i].assignState == .pending {
       for m in used { banInstance(i, m) }
       assign(i)
       if let a = rscs[lead(i)].assigned { count[a, default: 0] += 1 }

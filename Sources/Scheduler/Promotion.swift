@@ -18,6 +18,7 @@ extension Cluster {
       var node: Int
       var priority: Int
       var promotedNow: Bool
+      var promotionPriority = 0
     }
     var candidates: [Candidate] = []
     for (order, instance) in rscs[clone].children.enumerated() {
@@ -29,21 +30,31 @@ extension Cluster {
       var priority = capped ? -Value.infinity : promotionScore(instance, node: n) ?? -1
       if !capped {
         priority = Value.add(priority, promotedLocationScore(clone, node: n))
-        priority = Value.add(priority, promotedColocationScore(clone, node: n))
+        priority = Value.add(priority, roleColocationPriority(clone, instanceOn: n))
       }
       candidates.append(
         Candidate(
           instance: instance, order: order, node: n, priority: priority,
           promotedNow: rscs[lead].origRole == .promoted && currentNode(lead) == n))
     }
+    let final = promotionPriorities(clone, candidates.map { (node: $0.node, priority: $0.priority) })
+    for i in candidates.indices {
+      // An unmanaged promoted instance stays promoted whatever the scores.
+      let lead = primitivesOf(candidates[i].instance).first ?? candidates[i].instance
+      let keptPromoted = !rscs[lead].managed && rscs[lead].nextRole == .promoted
+      candidates[i].promotionPriority = keptPromoted ? Value.infinity : final[i]
+    }
     candidates.sort {
-      ($0.priority, $0.promotedNow ? 1 : 0, -$0.order) > ($1.priority, $1.promotedNow ? 1 : 0, -$1.order)
+      ($0.promotionPriority, $0.promotedNow ? 1 : 0, -$0.order)
+        > ($1.promotionPriority, $1.promotedNow ? 1 : 0, -$1.order)
     }
     var promoted = 0
     var perNode: [Int: Int] = [:]
     for c in candidates {
       var role = Role.unpromoted
-      if c.priority >= 0 && promoted < promotedMax && perNode[c.node, default: 0] < promotedNodeMax {
+      if c.promotionPriority >= 0 && c.priority >= 0 && promoted < promotedMax
+        && perNode[c.node, default: 0] < promotedNodeMax
+      {
         role = .promoted
         promoted += 1
         perNode[c.node, default: 0] += 1
@@ -70,29 +81,6 @@ extension Cluster {
 
   private func primitivesOf(_ r: Int) -> [Int] {
     rscs[r].isPrimitive ? [r] : rscs[r].children.flatMap { primitivesOf($0) }
-  }
-
-  /// Colocations of the clone's Promoted role with another resource (`db-clone Promoted with X`):
-  /// an instance is promoted only where a mandatory primary will be (in its required role), never
-  /// where a mandatory anti-colocation's is; finite scores add where the primary will be.
-  private func promotedColocationScore(_ clone: Int, node n: Int) -> Int {
-    var total = 0
-    for coloc in config.constraints.colocations
-    where rscIndex[coloc.resource] == clone && Role(parsing: coloc.role) == .promoted {
-      guard let primary = rscIndex[coloc.withResource] else { continue }
-      let wanted = Role(parsing: coloc.withRole)
-      let there = primitivesOf(primary).contains { p in
-        guard let a = rscs[p].assigned, nodes[a].name == nodes[n].name else { return false }
-        return wanted == nil || wanted == .started || expectedRole(p) == wanted
-      }
-      let score = coloc.score.value
-      if score >= Value.infinity {
-        if !there { total = -Value.infinity }
-      } else if there {
-        total = Value.add(total, score)
-      }
-    }
-    return total
   }
 
   /// The sum of the `role=Promoted` location constraints (and rules) naming the clone, for node `n`.

@@ -128,7 +128,8 @@ extension Cluster {
     // The failure's handling; stop, ban, standby and fence outlive a later success of the operation.
     var policy =
       OnFail(s.onFail, fencingEnabled: options.fencingEnabled) ?? (failed ? onFail(r, s, op) : .ignore)
-    if s.blocked { policy = max(policy, .block) }
+    // Blocked by the producer (a failure it could not escalate, e.g. fencing an unreachable node): block.
+    if s.blocked { policy = .block }
     if !failed && ![.stop, .ban, .standby, .fence].contains(policy) { policy = .ignore }
     // A failed start is fatal (start-failure-is-fatal) through the INFINITY fail count the controller
     // records for it, as in Pacemaker: the scheduler reads the count, not the property.
@@ -171,7 +172,9 @@ extension Cluster {
     }
     // Fencing will recover resources on an unclean node — except the one whose failure is the reason.
     var handling = policy
-    if nodes[n].unclean && nodes[n].uncleanReason != "\(rscs[r].id) failed there" { handling = .ignore }
+    if nodes[n].unclean && !(nodes[n].uncleanReason ?? "").hasPrefix("\(rscs[r].id) failed there") {
+      handling = .ignore
+    }
     switch handling {
     case .fence: markUnclean(n, reason: "\(rscs[r].id) failed there")
     case .standby: nodes[n].standby = true

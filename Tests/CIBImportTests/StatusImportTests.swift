@@ -363,6 +363,21 @@ struct HistoryTests {
     #expect(document.state.nodes[0].uncleanReason == "r failed there")
     #expect(document.state.resources["r"]?["n1"]?.failed == true)
   }
+
+  @Test("a stop that failed (not installed) on a node that is down, without quorum: unclean as down, blocked")
+  func failedStopOnNodeThatIsDown() throws {
+    let xml = F.cib(
+      rootAttributes: #"have-quorum="0" dc-uuid="1""#, resources: F.primitive("r") + fenceDevice,
+      status: F.nodeState(id: "1", uname: "n1")
+        + F.nodeState(
+          id: "2", uname: "n2", attributes: #"<nvpair id="s" name="shutdown" value="5"/>"#,
+          lrm: F.history("r", [F.op("r", "start", call: 2), F.op("r", "stop", call: 3, rc: 5)]),
+          membership: #"crmd="offline" join="down""#))
+    let document = try CIBDocument.parse(xml: xml)
+    #expect(document.state.nodes[1].membership == .unclean)
+    #expect(document.state.nodes[1].uncleanReason == "r failed there while the node was down")
+    #expect(document.state.resources["r"]?["n2"]?.blocked == true)
+  }
 }
 
 // MARK: Fail counts, clone instances, time

@@ -111,4 +111,60 @@ struct CloneOrderingTests {
   ]
 
   @Test(arguments: scenarios) func cloneOrdering(_ s: Scenario) { check(s) }
+
+  static let placements: [Scenario] = [
+    Scenario(
+      "clone-max=1: the one instance moves to a node preferred with INFINITY (no stickiness)",
+      probed(TestCluster("n1", "n2", resources: [clone("a-clone", "a", ["clone-max": "1"])]), ["a"])
+        .state("a:0", on: "n1", running).location("a-clone", "n2", .infinity),
+      actions: ["stop a:0 n1", "start a:0 n2", "monitor a:0 n2 10000"],
+      summary: ["Move a:0 ( n1 -> n2 )"]),
+    Scenario(
+      "clone-max=2: the running instance stays and the preferred node gets the other one",
+      probed(TestCluster("n1", "n2", "n3", resources: [clone("a-clone", "a", ["clone-max": "2"])]), ["a"])
+        .state("a:0", on: "n1", running).location("a-clone", "n2", .infinity),
+      actions: ["start a:1 n2", "monitor a:1 n2 10000"],
+      summary: ["Start a:1 ( n2 )"]),
+    Scenario(
+      "an instance running where the clone is now banned stops; a fresh instance takes the free node",
+      probed(TestCluster("n1", "n2", resources: [clone("a-clone", "a")]), ["a"])
+        .state("a:0", on: "n2", running).location("a-clone", "n2", .minusInfinity),
+      actions: ["stop a:0 n2", "start a:1 n1", "monitor a:1 n1 10000"],
+      summary: ["Stop a:0 ( n2 ) due to node availability", "Start a:1 ( n1 )"]),
+    Scenario(
+      "members after an unmanaged group member carry the group's mandatory colocation themselves",
+      TestCluster("n1", "n2", resources: [primitive("p", ["target-role": "Stopped"]), unmanagedFirstGroup])
+        .run("d1", on: "n1").colocate("g", with: "p", .infinity),
+      actions: [], summary: []),
+    Scenario(
+      "without quorum, an instance blocked on an unclean node that is down is left alone; no fencing",
+      blockedOnUnreachableNode.with { $0.quorate = false },
+      actions: ["stop fencer n1"],
+      summary: ["Stop fencer ( n1 ) due to no quorum", "Start a:0 ( n1 ) due to no quorum (blocked)"],
+      notes: ["n2 is unclean but cannot be fenced"]),
+  ]
+
+  /// A stop that failed on a node that is down, in a partition without quorum: the node cannot be
+  /// fenced, so the producer recorded the failure as blocked (on-fail=fence could not be honoured).
+  static let blockedOnUnreachableNode = TestCluster(
+    "n1", "n2", resources: [primitive("fencer", monitor: nil, stonith: true), clone("a-clone", "a")]
+  ).property("stonith-enabled", "true").run("fencer", on: "n1")
+    .state("a", on: "n1", ResourceNodeState(role: .stopped))
+    .state(
+      "a:1", on: "n2",
+      ResourceNodeState(
+        role: .started, failed: true, stopFailed: true, failCounts: ["stop_0": 1], lastFailure: 999_990,
+        failedOperation: "stop_0", onFail: "fence", blocked: true)
+    ).with {
+      $0.membership["n2"] = .unclean
+      $0.uncleanReasons["n2"] = "a:1 failed there while the node was down"
+    }
+
+  /// g: d1 (unmanaged), d2, d3.
+  static let unmanagedFirstGroup = Resource.group(
+    Group(
+      id: "g",
+      members: [primitiveSpec("d1", ["is-managed": "false"]), primitiveSpec("d2"), primitiveSpec("d3")]))
+
+  @Test(arguments: placements) func clonePlacement(_ s: Scenario) { check(s) }
 }
