@@ -86,9 +86,11 @@ struct ResourceIndex {
 
   /// The `container` meta attribute: the resource is launched by another one. As Pacemaker, a
   /// resource naming itself (a group's `container` names one of its members) or naming no resource
-  /// has no launcher.
+  /// has no launcher; nor, here and in the scheduler, one naming its own group or clone.
   func hasLauncher(_ entry: Entry) -> Bool {
-    guard let id = meta("container", of: entry), id != entry.primitive.id else { return false }
+    guard let id = meta("container", of: entry), id != entry.primitive.id, id != entry.group?.id,
+      id != entry.clone?.id
+    else { return false }
     return entries[id] != nil || collectionIDs.contains(id)
   }
 }

@@ -70,7 +70,7 @@ extension Cluster {
   /// `pcmk__fc_launched`), for `migration-threshold`.
   func failCountWithLaunched(_ r: Int, _ n: Int) -> Int {
     var count = rscs[r].failCounts[n] ?? 0
-    for filler in rscs[r].launched.sorted() {
+    for filler in rscs[r].launched {
       count = Value.add(count, rscs[filler].failCounts[n] ?? 0)
     }
     return count
