@@ -15,7 +15,7 @@ import ResourceModel
 /// - a node is unfenced again when the definition of a running fencing device changed on it
 ///   ("Device parameters changed").
 ///
-/// Only online, clean nodes that are not shutting down are unfenced. The controller records a
+/// Only online, clean nodes that are not shutting down (nor pending) are unfenced. The controller records a
 /// successful unfencing as the target's `#node-unfenced` transient attribute.
 extension Cluster {
   /// Pacemaker's check: `provides` or `requires` set to `unfencing` in the meta attributes of a
@@ -70,7 +70,9 @@ extension Cluster {
   /// Pacemaker's `trigger_unfencing`: make node `n`'s `on` action required (when the node can be
   /// fenced), keeping the first reason given.
   mutating func triggerUnfencing(_ n: Int, reason: String) {
-    guard unfencingEnabled, nodes[n].online, !nodes[n].unclean, !nodes[n].shutdown else { return }
+    guard unfencingEnabled, nodes[n].online, !nodes[n].unclean, !nodes[n].shutdown, !nodes[n].pending else {
+      return
+    }
     let a = unfenceAction(n)
     if canFence(n) { actions[a].optional = false }
     if actions[a].reason == nil { actions[a].reason = reason }
