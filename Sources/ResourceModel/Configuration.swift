@@ -360,3 +360,42 @@ public struct FencingLevel: Codable, Sendable, Equatable {
     self.devices = devices
   }
 }
+
+extension ResourceConfiguration {
+  /// The resource a primitive runs inside: its `container` meta attribute (its own, else its
+  /// group's, else its clone's, else `rsc_defaults`'), when that names another configured resource
+  /// — not the primitive itself, nor one of its enclosing group or clone (Pacemaker ignores those).
+  /// Clone instance ids (`rsc:2`) name their primitive.
+  public func launcher(of primitiveId: String) -> String? {
+    let base = String(primitiveId.prefix { $0 != ":" })
+    var chain: [(id: String, meta: [String: String])] = []
+    var ids: Set<String> = []
+    for resource in resources {
+      ids.insert(resource.id)
+      switch resource {
+      case .primitive(let p):
+        if p.id == base { chain = [(p.id, p.meta)] }
+      case .group(let g):
+        ids.formUnion(g.members.map(\.id))
+        if let p = g.members.first(where: { $0.id == base }) { chain = [(p.id, p.meta), (g.id, g.meta)] }
+      case .clone(let c):
+        switch c.child {
+        case .primitive(let p):
+          ids.insert(p.id)
+          if p.id == base { chain = [(p.id, p.meta), (c.id, c.meta)] }
+        case .group(let g):
+          ids.insert(g.id)
+          ids.formUnion(g.members.map(\.id))
+          if let p = g.members.first(where: { $0.id == base }) {
+            chain = [(p.id, p.meta), (g.id, g.meta), (c.id, c.meta)]
+          }
+        }
+      }
+    }
+    guard !chain.isEmpty,
+      let id = chain.lazy.compactMap({ $0.meta["container"] }).first ?? resourceDefaults["container"],
+      ids.contains(id), !chain.contains(where: { $0.id == id })
+    else { return nil }
+    return id
+  }
+}

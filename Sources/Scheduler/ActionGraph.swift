@@ -4,6 +4,8 @@ import ResourceModel
 /// `stopped`) that order their children as a unit; a probe is a `monitor` with interval 0.
 enum Task: String {
   case start, stop, promote, demote, monitor, cancel, fence, notify
+  /// The fence action `on` that unfences a node (`Unfencing.swift`).
+  case unfence = "on"
   case clearFailcount = "clear_failcount"
   case running, stopped, promoted, demoted
 
@@ -237,6 +239,7 @@ extension Cluster {
           pendingOrders.append(PendingOrder(r, .demote, r, .stop, [.promotedThenImpliesFirst]))
           pendingOrders.append(PendingOrder(r, .start, r, .promote, [.unrunnableFirstBlocks]))
         }
+        launcherOrderings(r)
       case .group, .clone:
         containerOrderings(r)
       }
@@ -375,6 +378,7 @@ extension Cluster {
     case .start:
       guard let n else { return }
       let start = action(r, .start, n, optional: true)
+      orderAfterUnfencing(r, start)
       if actions[start].runnable && !optional { actions[start].optional = false }
       if n == keep { actions[start].pseudo = true }
     case .promote:
@@ -427,6 +431,10 @@ extension Cluster {
       }
     }
 
+    // A launched resource's failure there: the launcher stops (then restarts or moves).
+    for n in rsc.requiredStops.sorted() where rsc.activeNodes.contains(n) && rsc.managed {
+      action(r, .stop, n, optional: false)
+    }
     if rsc.startPending, let a = rsc.assigned {
       actions[action(r, .start, a, optional: true)].alwaysInGraph = true
     }
@@ -576,9 +584,11 @@ extension Cluster {
       let pick = instances.first { firstPrimitive($0).flatMap { rscs[$0].assigned } == n } ?? first
       probe(pick, n)
     case .primitive:
-      guard !rscs[r].probed.contains(n), !rscs[r].removed else { return }
+      // A resource inside a launcher cannot be probed before its launcher runs.
+      guard !rscs[r].probed.contains(n), !rscs[r].removed, rscs[r].launcher == nil else { return }
       let probe = action(r, .monitor, n, optional: false)
       actions[probe].optional = false
+      orderAfterUnfencing(r, probe)
       let owner = isAnonymousCloneInstance(r) ? top(r) : r
       var flags: RelationFlags = [.ordered]
       if !actions[probe].runnable && !isActive(owner) { flags.insert(.unrunnableFirstBlocks) }

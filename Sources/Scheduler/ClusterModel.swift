@@ -108,15 +108,20 @@ struct Node {
 
 /// How a failure is handled (`on-fail`), in Pacemaker's escalation order.
 enum OnFail: Int, Comparable {
-  case ignore, demote, restart, ban, stop, block, standby, fence
+  case ignore, demote, restart, restartContainer, ban, stop, block, standby, fence
 
   static func < (a: OnFail, b: OnFail) -> Bool { a.rawValue < b.rawValue }
 
-  init?(_ text: String?, fencingEnabled: Bool) {
+  /// `restart-container` only means something for a resource with a launcher (`hasLauncher`); for
+  /// any other it is not a valid value and the default applies (nil).
+  init?(_ text: String?, fencingEnabled: Bool, hasLauncher: Bool = false) {
     switch text?.lowercased() {
     case "ignore", "nothing": self = .ignore
     case "demote": self = .demote
-    case "restart", "restart-container": self = .restart
+    case "restart": self = .restart
+    case "restart-container":
+      guard hasLauncher else { return nil }
+      self = .restartContainer
     case "ban", "migrate": self = .ban
     case "stop": self = .stop
     case "block": self = .block
@@ -154,6 +159,9 @@ struct Rsc {
   var failureTimeout: Int64 = 0
   var multipleActive = MultipleActive.stopStart
   var requires = Requires.quorum
+  /// Starting it on a node first needs that node unfenced (`requires=unfencing`, the default of
+  /// every resource but fencing devices once unfencing is in use; see `Unfencing.swift`).
+  var needsUnfencing = false
   var critical = true
 
   var managed = true
@@ -174,6 +182,19 @@ struct Rsc {
   var definition: String?
   /// Runs with an older definition than the configured one: restart it where it runs.
   var definitionChanged = false
+
+  /// The resource this one runs inside (its `container` meta attribute, Pacemaker's launcher): it is
+  /// placed with it, starts after it and stops before it, and its failures restart it
+  /// (`Launchers.swift`).
+  var launcher: Int?
+  /// The primitives whose launcher this resource is (Pacemaker's "fillers").
+  var launched: [Int] = []
+  /// Nodes where a launched resource's failure (`on-fail=restart-container`) requires this
+  /// resource to stop (and so to restart or move).
+  var requiredStops: Set<Int> = []
+  /// Nodes where the running fencing device's definition changed: they are unfenced again
+  /// ("Device parameters changed"), with the reason to show.
+  var deviceChanged: [Int: String] = [:]
 
   var activeNodes: [Int] = []
   /// Anonymous clone instances: the id the state records this instance under, per node where it is
@@ -232,6 +253,8 @@ struct Cluster {
   /// Nodes in the order they became unclean (Pacemaker lists fencing in reverse of this).
   var fenceOrder: [Int] = []
   var haveFencing = false
+  /// Some resource provides or requires unfencing (Pacemaker's `enable_unfencing`).
+  var unfencingEnabled = false
   var notes: [String] = []
   /// Expired fail counts to clear, as (resource, node).
   var clearFailures: [(rsc: Int, node: Int)] = []
@@ -254,6 +277,9 @@ struct Cluster {
     addRemovedResources(state)
     primitives = rscs.indices.filter { rscs[$0].isPrimitive }
     haveFencing = options.haveWatchdog || rscs.contains { $0.isFenceDevice }
+    unfencingEnabled = Self.usesUnfencing(config)
+    resolveLaunchers()
+    for r in primitives { deriveUnfencing(r) }
     actionsByRsc = Array(repeating: [], count: rscs.count)
     unpackStatus(state)
   }

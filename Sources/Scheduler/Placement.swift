@@ -159,10 +159,9 @@ extension Cluster {
 
   private func failureThresholdReached(_ r: Int, _ n: Int) -> Bool {
     let rsc = rscs[r]
-    guard rsc.migrationThreshold > 0, !rsc.ignoreFailure, let count = rsc.failCounts[n], count > 0 else {
-      return false
-    }
-    return count >= rsc.migrationThreshold
+    guard rsc.migrationThreshold > 0, !rsc.ignoreFailure else { return false }
+    let count = failCountWithLaunched(r, n)
+    return count > 0 && count >= rsc.migrationThreshold
   }
 
   // MARK: Colocations
@@ -211,11 +210,12 @@ extension Cluster {
         pendingOrders.append(PendingOrder(p, .stop, d, .start, [.ifRequiredOnSameNode]))
       }
     }
+    buildLauncherColocations()
   }
 
   /// Files a colocation under its dependent ("this with") and, unless the primary is a clone, under the
   /// primitive that takes the dependent's preferences into account ("with this").
-  private mutating func addColocation(_ c: Coloc, listOwner: Int?) {
+  mutating func addColocation(_ c: Coloc, listOwner: Int?) {
     colocations.append(c)
     let i = colocations.count - 1
     let at = insertionIndex(rscs[c.dependent].thisWith, i) { colocations[$0].entityPrimary }

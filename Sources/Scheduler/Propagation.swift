@@ -213,7 +213,7 @@ extension Cluster {
   // MARK: Flag changes
 
   private func reasonText(_ change: String, _ b: Int) -> String {
-    let task = actions[b].task == .fence ? "stonith" : actions[b].task.rawValue
+    let task = [.fence, .unfence].contains(actions[b].task) ? "stonith" : actions[b].task.rawValue
     return actions[b].rsc.map { "\(change) \(rscs[$0].id) \(task)" } ?? "\(change) \(task)"
   }
 
