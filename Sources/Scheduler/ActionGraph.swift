@@ -564,6 +564,9 @@ extension Cluster {
     switch rscs[r].variant {
     case .group:
       for child in rscs[r].children { probe(child, n) }
+    case .clone where isUniqueClone(r):
+      // Unique instances are distinct agent instances: each is probed.
+      for instance in rscs[r].children { probe(instance, n) }
     case .clone:
       // Anonymous instances are interchangeable: one probe per node, for the instance placed there.
       let instances = rscs[r].children
@@ -579,7 +582,7 @@ extension Cluster {
       guard !rscs[r].probed.contains(n), !rscs[r].removed else { return }
       let probe = action(r, .monitor, n, optional: false)
       actions[probe].optional = false
-      let owner = isAnonymousCloneInstance(r) ? top(r) : r
+      let owner = isCloneInstance(r) ? top(r) : r
       var flags: RelationFlags = [.ordered]
       if !actions[probe].runnable && !isActive(owner) { flags.insert(.unrunnableFirstBlocks) }
       pendingOrders.append(PendingOrder(action: probe, owner, .start, flags))

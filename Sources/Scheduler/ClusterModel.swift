@@ -189,6 +189,9 @@ struct Rsc {
   var allowed: [Int?]
   var assigned: Int?
   var assignState = AssignState.pending
+  /// While a unique clone instance is tried on its current node: that node, taken when it is as good
+  /// as the best (Pacemaker's `prefer` argument of assignment).
+  var preferredNode: Int?
   var updatingScores = false
   var thisWith: [Int] = []
   var withThis: [Int] = []
@@ -356,7 +359,7 @@ struct Cluster {
       }
       deriveMeta(r)
       if c.promotable {
-        for i in rscs.indices where rscs[i].isPrimitive && isAnonymousCloneInstance(i) && top(i) == r {
+        for i in rscs.indices where rscs[i].isPrimitive && isCloneInstance(i) && top(i) == r {
           rscs[i].promotable = true
         }
       }
@@ -434,7 +437,8 @@ struct Cluster {
   mutating func addLocation(_ r: Int, node: Int?, score: Int) {
     if !rscs[r].children.isEmpty {
       for c in rscs[r].children { addLocation(c, node: node, score: score) }
-      return
+      // A clone keeps its own table too: an instance may not run where it is negative.
+      guard rscs[r].variant == .clone else { return }
     }
     for n in node.map({ [$0] }) ?? Array(nodes.indices) {
       rscs[r].allowed[n] = Value.add(rscs[r].allowed[n] ?? nodes[n].baseScore, score)
@@ -447,8 +451,21 @@ struct Cluster {
     return r
   }
 
-  func isAnonymousCloneInstance(_ r: Int) -> Bool {
+  /// An instance of a clone, or a member of a cloned group's instance.
+  func isCloneInstance(_ r: Int) -> Bool {
     guard let parent = rscs[r].parent else { return false }
     return rscs[top(parent)].variant == .clone
+  }
+
+  /// A clone instance whose clone is not globally unique: interchangeable with its siblings, so its
+  /// history, failures and bans are the clone's.
+  func isAnonymousCloneInstance(_ r: Int) -> Bool {
+    isCloneInstance(r) && !isUniqueClone(top(r))
+  }
+
+  /// A clone with `globally-unique=true`: each instance is a distinct agent instance (its history is
+  /// recorded under `rsc:N`, it has its own fail counts, stickiness and promotion score).
+  func isUniqueClone(_ r: Int) -> Bool {
+    rscs[r].variant == .clone && Value.bool(rscs[r].meta["globally-unique"], default: false)
   }
 }

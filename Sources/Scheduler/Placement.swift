@@ -63,6 +63,10 @@ extension Cluster {
       }
     case .clone:
       for instance in rscs[r].children { applyLocation(instance, scores) }
+      // The clone's own table: where its instances may run at all (`pcmk__assign_instances`).
+      for (n, score) in scores {
+        rscs[r].allowed[n] = rscs[r].allowed[n].map { Value.add($0, score) } ?? score
+      }
     }
   }
 
@@ -360,6 +364,15 @@ extension Cluster {
       return a.name.lexicographicallyPrecedes(b.name)
     }
     guard let best = keys.first?.node, let bestScore = allowed[best] else { return nil }
+    // An instance tried on its current node first (`assignUniqueInstances`) takes it if it is as good.
+    if let prefer = rscs[r].preferredNode, let score = allowed[prefer], score >= bestScore, score >= 0,
+      nodes[prefer].available
+    {
+      return prefer
+    }
+    // A unique clone's instances were kept where they run already: the others do not prefer a node
+    // that runs another instance.
+    if let parent = rscs[r].parent, isUniqueClone(parent) { return best }
     guard bestScore > 0, nodes[best].available, let running = current, nodes[running].available,
       nodes[running].baseScore >= 0
     else { return best }
@@ -512,9 +525,15 @@ extension Cluster {
     guard rscs[r].assignState == .pending else { return }
     rscs[r].assignState = .assigning
     let instances = rscs[r].children
-    // Globally unique clones keep one instance per node here (their instances are not interchangeable).
-    let unique = Value.bool(rscs[r].meta["globally-unique"], default: false)
-    let perNodeMax = unique ? 1 : max(Value.score(rscs[r].meta["clone-node-max"]) ?? 1, 1)
+    if isUniqueClone(r) {
+      assignUniqueInstances(r)
+      if instances.contains(where: { firstPrimitive($0).map { rscs[$0].promotable } ?? false }) {
+        setPromotableRoles(r)
+      }
+      rscs[r].assignState = .done
+      return
+    }
+    let perNodeMax = max(Value.score(rscs[r].meta["clone-node-max"]) ?? 1, 1)
     var count: [Int: Int] = [:]
     var used: [Int] { count.filter { $0.value >= perNodeMax }.map(\.key).sorted() }
     func lead(_ i: Int) -> Int { firstPrimitive(i) ?? i }

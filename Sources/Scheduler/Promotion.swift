@@ -62,7 +62,11 @@ extension Cluster {
     var total: Int?
     for p in primitivesOf(instance) {
       let base = rscs[p].id.prefix { $0 != ":" }
-      let value = rscs[p].historyIds[n].flatMap { attributes["master-\($0)"] } ?? attributes["master-\(base)"]
+      // A unique instance's score is named after the instance itself (`rsc:N`), with no fallback.
+      let value =
+        isUniqueClone(top(p))
+        ? attributes["master-\(rscs[p].id)"]
+        : rscs[p].historyIds[n].flatMap { attributes["master-\($0)"] } ?? attributes["master-\(base)"]
       if let score = value.flatMap({ Value.score($0) }) { total = Value.add(total ?? 0, score) }
     }
     return total
