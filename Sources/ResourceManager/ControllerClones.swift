@@ -52,8 +52,10 @@ extension ControllerInstance {
 
 extension ControllerInstance {
   /// `InstanceAlias.adopt` for an action of `key` on `node`, knowing whether a bare key's resource is
-  /// cloned now.
+  /// cloned now. A globally unique clone's instances (`id:N`) and the bare `id` are different agent
+  /// instances: they never share records.
   mutating func adoptAliases(_ key: String, node: String) {
+    if clone(containing: String(InstanceAlias.base(key)))?.isGloballyUnique == true { return }
     let cloned = !key.contains(":") && clone(containing: key) != nil
     InstanceAlias.adopt(key, node: node, cloned: cloned, in: &state.resources)
   }

@@ -199,6 +199,17 @@ public struct Clone: Codable, Sendable, Equatable {
   }
 }
 
+extension Clone {
+  /// `globally-unique=true`: every instance is a distinct agent instance, known to its agent as
+  /// `CHILD:N` (anonymous instances are all known as `CHILD` and are interchangeable).
+  public var isGloballyUnique: Bool { Self.isTrue(meta["globally-unique"]) }
+
+  /// A meta attribute's boolean value with Pacemaker's spellings (`crm_is_true`).
+  public static func isTrue(_ value: String?) -> Bool {
+    value.map { ["true", "yes", "on", "1", "y"].contains($0.lowercased()) } ?? false
+  }
+}
+
 /// A top-level resource entry.
 public enum Resource: Codable, Sendable, Equatable {
   case primitive(Primitive)

@@ -189,7 +189,7 @@ struct Rsc {
   var allowed: [Int?]
   var assigned: Int?
   var assignState = AssignState.pending
-  /// While a unique clone instance is tried on its current node: that node, taken when it is as good
+  /// While a clone instance is tried on its current node: that node, taken when it is as good
   /// as the best (Pacemaker's `prefer` argument of assignment).
   var preferredNode: Int?
   var updatingScores = false
@@ -370,6 +370,13 @@ struct Cluster {
   /// A resource the state knows but the configuration no longer has: it must stop wherever it runs
   /// (left alone when `stop-removed-resources`, formerly `stop-orphan-resources`, is false).
   private mutating func addRemovedResources(_ state: ClusterState) {
+    for id in state.resources.keys.sorted() {
+      // The cloned primitive's own id, recorded before a unique clone was made of it: a different
+      // agent instance from the clone's `id:N`, so it stops. Constraints naming `id` still mean the clone.
+      guard let clone = rscIndex[id], isUniqueClone(clone), rscs[clone].id != id else { continue }
+      addRemovedResource(id)
+      rscIndex[id] = clone
+    }
     for id in state.resources.keys.sorted() where rscIndex[id] == nil {
       if let colon = id.firstIndex(of: ":"), let owner = rscIndex[String(id[..<colon])] {
         // An instance numbered from clone-max up (clone-max was lowered) is no longer configured. An
@@ -379,16 +386,20 @@ struct Cluster {
         if rscs[owner].variant == .clone, let number, number < rscs[owner].children.count { continue }
         if rscs[owner].variant != .clone { continue }
       }
-      let r = newRsc(id, .primitive, nil, [:], [:])
-      deriveMeta(r)
-      rscs[r].removed = true
-      rscs[r].managed = Value.bool(
-        config.properties["stop-removed-resources"] ?? config.properties["stop-orphan-resources"],
-        default: true)
-      rscs[r].nextRole = .stopped
-      addLocation(r, node: nil, score: -Value.infinity)
-      topLevel.append(r)
+      addRemovedResource(id)
     }
+  }
+
+  private mutating func addRemovedResource(_ id: String) {
+    let r = newRsc(id, .primitive, nil, [:], [:])
+    deriveMeta(r)
+    rscs[r].removed = true
+    rscs[r].managed = Value.bool(
+      config.properties["stop-removed-resources"] ?? config.properties["stop-orphan-resources"],
+      default: true)
+    rscs[r].nextRole = .stopped
+    addLocation(r, node: nil, score: -Value.infinity)
+    topLevel.append(r)
   }
 
   private mutating func newRsc(

@@ -1,15 +1,15 @@
 import ResourceModel
 
-/// Placement of a globally unique clone's instances (Pacemaker's `pcmk__assign_instances`). Unlike
-/// anonymous instances, unique ones are distinct agent instances: each keeps its own identity, so
-/// placing one means choosing a node for *that* instance. Instances are taken in Pacemaker's order
-/// (`pcmk__cmp_instance`); first each running instance is tried on its current node while that node
-/// has fewer than its fair share (`clone-max` / available nodes) — if a better node exists, one
-/// instance is reserved for it and the try repeats, so instances move only to balance — then the rest
-/// go to their best nodes. No node gets more than `clone-node-max`, nor any instance where the clone
-/// itself scores below zero.
+/// Placement of a clone's instances (Pacemaker's `pcmk__assign_instances`). Instances are taken in
+/// Pacemaker's order (`pcmk__cmp_instance`); first each running, healthy instance is tried on its
+/// current node while that node has fewer than its fair share (`clone-max` / available nodes) — when
+/// another node comes out better, one instance is reserved for that node and the try repeats, so
+/// instances move only to balance — then the rest go to their best nodes. No node gets more than
+/// `clone-node-max`, nor any instance where the clone itself scores below zero. Anonymous instances
+/// were matched to the nodes they run on when the status was read (`instanceStates`); a globally
+/// unique instance is its own agent instance and keeps its history.
 extension Cluster {
-  mutating func assignUniqueInstances(_ clone: Int) {
+  mutating func assignInstances(_ clone: Int) {
     let perNode = max(Value.score(rscs[clone].meta["clone-node-max"]) ?? 1, 0)
     let instances = instancesInAssignmentOrder(clone)
     let maxTotal = instances.count
