@@ -494,12 +494,13 @@ extension Cluster {
           pendingOrders.append(
             PendingOrder(r, .start, r, .monitor, [.firstImpliesThen, .unrunnableFirstBlocks]).with(
               then: monitor))
-          // A role's monitor runs once the resource is in that role.
-          if opRole == .promoted || opRole == .unpromoted {
-            let roleChange: Task = opRole == .promoted ? .promote : .demote
+          // A monitor runs once the resource is in its next role: after the promotion to Promoted, or
+          // the demotion from it (none for a freshly started Unpromoted instance).
+          if rsc.nextRole == .promoted || rsc.origRole == .promoted {
+            let roleChange: Task = rsc.nextRole == .promoted ? .promote : .demote
             pendingOrders.append(
-              PendingOrder(r, roleChange, r, .monitor, [.firstImpliesThen, .unrunnableFirstBlocks]).with(
-                then: monitor))
+              PendingOrder(r, roleChange, r, .monitor, [.ordered, .unrunnableFirstBlocks]).with(then: monitor)
+            )
           }
         }
       }

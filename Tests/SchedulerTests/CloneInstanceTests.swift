@@ -100,10 +100,30 @@ struct CloneInstanceTests {
         }
         .node("n1", ["master-db": "100"]).node("n2", ["master-db:1": "10"]),
       actions: ["cancel db:1 n2 11000", "promote db:1 n2", "monitor db:1 n2 10000"],
-      summary: ["Promote db:1 ( Unpromoted -> Promoted n2 )"])
+      summary: ["Promote db:1 ( Unpromoted -> Promoted n2 )"]),
+    Scenario(
+      "a unique instance's promotion score counts only where its state is known, once known somewhere",
+      TestCluster("n1", "n2", resources: [uniqueDB])
+        .with {
+          for i in 0..<2 { $0.states["db:\(i)", default: [:]]["n1"] = ResourceNodeState(role: .stopped) }
+        }
+        .location("db-clone", "n2", 100).node("n2", ["master-db:0": "10"]),
+      actions: [
+        "probe db:0 n2", "probe db:1 n2", "start db:0 n2", "monitor db:0 n2 11000", "start db:1 n1",
+        "monitor db:1 n1 11000",
+      ],
+      summary: ["Start db:0 ( n2 )", "Start db:1 ( n1 )"]),
   ]
 
   static let anonymous: [Scenario] = [
+    Scenario(
+      "a freshly started promotable instance gets its Unpromoted monitor at once (no demote to wait for)",
+      TestCluster("n1", "n2", resources: [PromotableTests.db()]).with {
+        for n in ["n1", "n2"] { $0.states["db", default: [:]][n] = ResourceNodeState(role: .stopped) }
+      },
+      actions: ["start db:0 n1", "monitor db:0 n1 11000", "start db:1 n2", "monitor db:1 n2 11000"],
+      orderings: [("start db:0 n1", "monitor db:0 n1 11000")],
+      summary: ["Start db:0 ( n1 )", "Start db:1 ( n2 )"]),
     Scenario(
       "an anonymous instance running where the clone is banned stops; another starts where it may run",
       TestCluster("n1", "n2", resources: [ProbeMonitorTests.clone()]).with {
