@@ -159,6 +159,8 @@ public enum ResourceDefinition {
 /// `OCF_RESOURCE_INSTANCE=id`), whichever of the two the configuration names now. Not for a globally
 /// unique clone: its instances are known to their agent as `id:N`, each a different agent instance from
 /// the bare `id` (the scheduler and the controller, which know the clone, do not treat them as aliases).
+/// Once a unique clone is uncloned nothing says its `id:N` records were unique: they are then taken as
+/// the primitive's, as an anonymous clone's would be.
 public enum InstanceAlias {
   /// The id without an instance number (`web:2` → `web`).
   public static func base(_ key: String) -> Substring {

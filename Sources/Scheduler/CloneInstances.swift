@@ -10,7 +10,13 @@ import ResourceModel
 /// unique instance is its own agent instance and keeps its history.
 extension Cluster {
   mutating func assignInstances(_ clone: Int) {
-    let perNode = max(Value.score(rscs[clone].meta["clone-node-max"]) ?? 1, 0)
+    var perNode = max(Value.score(rscs[clone].meta["clone-node-max"]) ?? 1, 0)
+    if perNode > 1 && !isUniqueClone(clone) {
+      // Anonymous instances on one node would be one agent instance (`OCF_RESOURCE_INSTANCE=CHILD`).
+      notes.append(
+        "\(rscs[clone].id): clone-node-max=\(perNode) ignored, an anonymous clone runs one instance per node")
+      perNode = 1
+    }
     let instances = instancesInAssignmentOrder(clone)
     let maxTotal = instances.count
     var counts = Array(repeating: 0, count: nodes.count)

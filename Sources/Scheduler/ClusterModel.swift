@@ -166,6 +166,8 @@ struct Rsc {
   var removed = false
   /// An instance (or instance member) of a promotable clone.
   var promotable = false
+  /// A clone whose instances are distinct agent instances (`Clone.isGloballyUnique`).
+  var globallyUnique = false
   /// A start is in flight: the transition repeats it so that it is waited for.
   var startPending = false
   /// Active on several nodes with `multiple-active=stop_unexpected`: only the extra copies stop.
@@ -343,6 +345,7 @@ struct Cluster {
       return r
     case .clone(let c):
       let r = newRsc(c.id, .clone, parent, c.meta, inherited)
+      rscs[r].globallyUnique = c.isGloballyUnique(resourceDefaults: config.resourceDefaults)
       let chain = inherited.merging(c.meta) { $1 }
       let count = Value.score(rscs[r].meta["clone-max"]) ?? nodes.count
       let child: Resource =
@@ -474,9 +477,7 @@ struct Cluster {
     isCloneInstance(r) && !isUniqueClone(top(r))
   }
 
-  /// A clone with `globally-unique=true`: each instance is a distinct agent instance (its history is
-  /// recorded under `rsc:N`, it has its own fail counts, stickiness and promotion score).
-  func isUniqueClone(_ r: Int) -> Bool {
-    rscs[r].variant == .clone && Value.bool(rscs[r].meta["globally-unique"], default: false)
-  }
+  /// A globally unique clone: each instance is a distinct agent instance (its history is recorded under
+  /// `rsc:N`, it has its own fail counts, stickiness and promotion score).
+  func isUniqueClone(_ r: Int) -> Bool { rscs[r].variant == .clone && rscs[r].globallyUnique }
 }

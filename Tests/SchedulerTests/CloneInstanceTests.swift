@@ -38,6 +38,22 @@ struct CloneInstanceTests {
       ],
       summary: ["Start web:0 ( n1 )", "Start web:1 ( n2 )", "Start web:2 ( n1 )", "Start web:3 ( n2 )"]),
     Scenario(
+      "clone-node-max above 1 makes a clone unique when globally-unique is not set",
+      probed(
+        TestCluster(
+          "n1", "n2",
+          resources: [
+            .clone(
+              Clone(
+                id: "web-clone", meta: ["clone-max": "3", "clone-node-max": "2"],
+                child: .primitive(primitiveSpec("web"))))
+          ]), 3),
+      actions: [
+        "start web:0 n1", "monitor web:0 n1 10000", "start web:1 n2", "monitor web:1 n2 10000",
+        "start web:2 n1", "monitor web:2 n1 10000",
+      ],
+      summary: ["Start web:0 ( n1 )", "Start web:1 ( n2 )", "Start web:2 ( n1 )"]),
+    Scenario(
       "without clone-node-max a unique clone runs one instance per node and leaves the rest stopped",
       twoNodes(["clone-max": "3"]),
       actions: ["start web:0 n1", "monitor web:0 n1 10000", "start web:1 n2", "monitor web:1 n2 10000"],
