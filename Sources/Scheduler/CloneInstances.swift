@@ -77,7 +77,7 @@ extension Cluster {
   }
 
   /// Pacemaker's `can_run_instance`.
-  private func canRunInstance(_ i: Int, _ clone: Int, _ n: Int, _ perNode: Int, _ counts: [Int]) -> Bool {
+  private func canRunInstance(_ clone: Int, _ n: Int, _ perNode: Int, _ counts: [Int]) -> Bool {
     guard nodes[n].available, let parentScore = rscs[clone].allowed[n], parentScore >= 0 else { return false }
     return counts[n] < perNode
   }
@@ -88,7 +88,7 @@ extension Cluster {
     _ i: Int, _ clone: Int, prefer: Int?, _ perNode: Int, _ counts: inout [Int]
   ) -> Int? {
     let members = primitivesIn(i)
-    for n in nodes.indices where !canRunInstance(i, clone, n, perNode, counts) {
+    for n in nodes.indices where !canRunInstance(clone, n, perNode, counts) {
       for p in members where rscs[p].allowed[n] != nil { rscs[p].allowed[n] = -Value.infinity }
     }
     for p in members { rscs[p].preferredNode = prefer }
