@@ -44,7 +44,7 @@ struct ResourceIndex {
 
   func isUnique(_ entry: Entry) -> Bool {
     guard let clone = entry.clone else { return false }
-    return PacemakerValues.bool(clone.meta["globally-unique"]) ?? false
+    return clone.isGloballyUnique(resourceDefaults: resourceDefaults)
   }
 
   func isAnonymousClone(_ entry: Entry) -> Bool { entry.clone != nil && !isUnique(entry) }

@@ -199,6 +199,31 @@ public struct Clone: Codable, Sendable, Equatable {
   }
 }
 
+extension Clone {
+  /// Whether every instance is a distinct agent instance, known to its agent as `CHILD:N` (anonymous
+  /// instances are all known as `CHILD` and are interchangeable). Pacemaker's rule: `globally-unique`
+  /// (the clone's, else `rsc_defaults`), which defaults to true when `clone-node-max` is above 1; never
+  /// for agents that cannot run several instances on a node (only OCF and fence agents can).
+  public func isGloballyUnique(resourceDefaults: [String: String] = [:]) -> Bool {
+    let members: [Primitive] =
+      switch child {
+      case .primitive(let p): [p]
+      case .group(let g): g.members
+      }
+    guard members.allSatisfy({ [.ocf, .stonith].contains($0.agent.standard) }) else { return false }
+    if let value = meta["globally-unique"] ?? resourceDefaults["globally-unique"] {
+      return Self.isTrue(value)
+    }
+    let nodeMax = meta["clone-node-max"] ?? resourceDefaults["clone-node-max"]
+    return nodeMax.flatMap { Int($0.filter { $0 != " " }) }.map { $0 > 1 } ?? false
+  }
+
+  /// A meta attribute's boolean value with Pacemaker's spellings (`crm_is_true`).
+  public static func isTrue(_ value: String?) -> Bool {
+    value.map { ["true", "yes", "on", "1", "y"].contains($0.lowercased()) } ?? false
+  }
+}
+
 /// A top-level resource entry.
 public enum Resource: Codable, Sendable, Equatable {
   case primitive(Primitive)

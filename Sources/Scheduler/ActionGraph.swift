@@ -502,12 +502,13 @@ extension Cluster {
           pendingOrders.append(
             PendingOrder(r, .start, r, .monitor, [.firstImpliesThen, .unrunnableFirstBlocks]).with(
               then: monitor))
-          // A role's monitor runs once the resource is in that role.
-          if opRole == .promoted || opRole == .unpromoted {
-            let roleChange: Task = opRole == .promoted ? .promote : .demote
+          // A monitor runs once the resource is in its next role: after the promotion to Promoted, or
+          // the demotion from it (none for a freshly started Unpromoted instance).
+          if rsc.nextRole == .promoted || rsc.origRole == .promoted {
+            let roleChange: Task = rsc.nextRole == .promoted ? .promote : .demote
             pendingOrders.append(
-              PendingOrder(r, roleChange, r, .monitor, [.firstImpliesThen, .unrunnableFirstBlocks]).with(
-                then: monitor))
+              PendingOrder(r, roleChange, r, .monitor, [.ordered, .unrunnableFirstBlocks]).with(then: monitor)
+            )
           }
         }
       }
@@ -572,6 +573,9 @@ extension Cluster {
     switch rscs[r].variant {
     case .group:
       for child in rscs[r].children { probe(child, n) }
+    case .clone where isUniqueClone(r):
+      // Unique instances are distinct agent instances: each is probed.
+      for instance in rscs[r].children { probe(instance, n) }
     case .clone:
       // Anonymous instances are interchangeable: one probe per node, for the instance placed there.
       let instances = rscs[r].children
@@ -589,7 +593,7 @@ extension Cluster {
       let probe = action(r, .monitor, n, optional: false)
       actions[probe].optional = false
       orderAfterUnfencing(r, probe)
-      let owner = isAnonymousCloneInstance(r) ? top(r) : r
+      let owner = isCloneInstance(r) ? top(r) : r
       var flags: RelationFlags = [.ordered]
       if !actions[probe].runnable && !isActive(owner) { flags.insert(.unrunnableFirstBlocks) }
       pendingOrders.append(PendingOrder(action: probe, owner, .start, flags))

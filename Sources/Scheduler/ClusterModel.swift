@@ -174,6 +174,8 @@ struct Rsc {
   var removed = false
   /// An instance (or instance member) of a promotable clone.
   var promotable = false
+  /// A clone whose instances are distinct agent instances (`Clone.isGloballyUnique`).
+  var globallyUnique = false
   /// A start is in flight: the transition repeats it so that it is waited for.
   var startPending = false
   /// Active on several nodes with `multiple-active=stop_unexpected`: only the extra copies stop.
@@ -210,6 +212,9 @@ struct Rsc {
   var allowed: [Int?]
   var assigned: Int?
   var assignState = AssignState.pending
+  /// While a clone instance is tried on its current node: that node, taken when it is as good
+  /// as the best (Pacemaker's `prefer` argument of assignment).
+  var preferredNode: Int?
   var updatingScores = false
   var thisWith: [Int] = []
   var withThis: [Int] = []
@@ -365,8 +370,15 @@ struct Cluster {
       deriveMeta(r)
       return r
     case .clone(let c):
-      let r = newRsc(c.id, .clone, parent, c.meta, inherited)
-      let chain = inherited.merging(c.meta) { $1 }
+      // Clones are slightly sticky unless told otherwise (resource-stickiness 1, as Pacemaker), so
+      // that instances are not shuffled around for nothing when a node joins.
+      var own = c.meta
+      if (config.resourceDefaults.merging(inherited) { $1 }.merging(own) { $1 })["resource-stickiness"] == nil {
+        own["resource-stickiness"] = "1"
+      }
+      let r = newRsc(c.id, .clone, parent, own, inherited)
+      rscs[r].globallyUnique = c.isGloballyUnique(resourceDefaults: config.resourceDefaults)
+      let chain = inherited.merging(own) { $1 }
       let count = Value.score(rscs[r].meta["clone-max"]) ?? nodes.count
       let child: Resource =
         switch c.child {
@@ -382,7 +394,7 @@ struct Cluster {
       }
       deriveMeta(r)
       if c.promotable {
-        for i in rscs.indices where rscs[i].isPrimitive && isAnonymousCloneInstance(i) && top(i) == r {
+        for i in rscs.indices where rscs[i].isPrimitive && isCloneInstance(i) && top(i) == r {
           rscs[i].promotable = true
         }
       }
@@ -393,6 +405,13 @@ struct Cluster {
   /// A resource the state knows but the configuration no longer has: it must stop wherever it runs
   /// (left alone when `stop-removed-resources`, formerly `stop-orphan-resources`, is false).
   private mutating func addRemovedResources(_ state: ClusterState) {
+    for id in state.resources.keys.sorted() {
+      // The cloned primitive's own id, recorded before a unique clone was made of it: a different
+      // agent instance from the clone's `id:N`, so it stops. Constraints naming `id` still mean the clone.
+      guard let clone = rscIndex[id], isUniqueClone(clone), rscs[clone].id != id else { continue }
+      addRemovedResource(id)
+      rscIndex[id] = clone
+    }
     for id in state.resources.keys.sorted() where rscIndex[id] == nil {
       if let colon = id.firstIndex(of: ":"), let owner = rscIndex[String(id[..<colon])] {
         // An instance numbered from clone-max up (clone-max was lowered) is no longer configured. An
@@ -402,16 +421,20 @@ struct Cluster {
         if rscs[owner].variant == .clone, let number, number < rscs[owner].children.count { continue }
         if rscs[owner].variant != .clone { continue }
       }
-      let r = newRsc(id, .primitive, nil, [:], [:])
-      deriveMeta(r)
-      rscs[r].removed = true
-      rscs[r].managed = Value.bool(
-        config.properties["stop-removed-resources"] ?? config.properties["stop-orphan-resources"],
-        default: true)
-      rscs[r].nextRole = .stopped
-      addLocation(r, node: nil, score: -Value.infinity)
-      topLevel.append(r)
+      addRemovedResource(id)
     }
+  }
+
+  private mutating func addRemovedResource(_ id: String) {
+    let r = newRsc(id, .primitive, nil, [:], [:])
+    deriveMeta(r)
+    rscs[r].removed = true
+    rscs[r].managed = Value.bool(
+      config.properties["stop-removed-resources"] ?? config.properties["stop-orphan-resources"],
+      default: true)
+    rscs[r].nextRole = .stopped
+    addLocation(r, node: nil, score: -Value.infinity)
+    topLevel.append(r)
   }
 
   private mutating func newRsc(
@@ -460,7 +483,8 @@ struct Cluster {
   mutating func addLocation(_ r: Int, node: Int?, score: Int) {
     if !rscs[r].children.isEmpty {
       for c in rscs[r].children { addLocation(c, node: node, score: score) }
-      return
+      // A clone keeps its own table too: an instance may not run where it is negative.
+      guard rscs[r].variant == .clone else { return }
     }
     for n in node.map({ [$0] }) ?? Array(nodes.indices) {
       rscs[r].allowed[n] = Value.add(rscs[r].allowed[n] ?? nodes[n].baseScore, score)
@@ -473,8 +497,19 @@ struct Cluster {
     return r
   }
 
-  func isAnonymousCloneInstance(_ r: Int) -> Bool {
+  /// An instance of a clone, or a member of a cloned group's instance.
+  func isCloneInstance(_ r: Int) -> Bool {
     guard let parent = rscs[r].parent else { return false }
     return rscs[top(parent)].variant == .clone
   }
+
+  /// A clone instance whose clone is not globally unique: interchangeable with its siblings, so its
+  /// history, failures and bans are the clone's.
+  func isAnonymousCloneInstance(_ r: Int) -> Bool {
+    isCloneInstance(r) && !isUniqueClone(top(r))
+  }
+
+  /// A globally unique clone: each instance is a distinct agent instance (its history is recorded under
+  /// `rsc:N`, it has its own fail counts, stickiness and promotion score).
+  func isUniqueClone(_ r: Int) -> Bool { rscs[r].variant == .clone && rscs[r].globallyUnique }
 }

@@ -30,7 +30,8 @@ extension Cluster {
       for (name, s) in state.resources[id] ?? [:] { if let n = nodeIndex[name] { out[n] = s } }
       return out
     }
-    for r in rscs.indices where rscs[r].variant == .clone {
+    // A unique clone's instances keep their own records (`rsc:N`), read below like primitives'.
+    for r in rscs.indices where rscs[r].variant == .clone && !isUniqueClone(r) {
       let instances = rscs[r].children
       guard let first = instances.first else { continue }
       let members = { (i: Int) -> [Int] in rscs[i].isPrimitive ? [i] : rscs[i].children }

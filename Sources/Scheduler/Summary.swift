@@ -111,6 +111,8 @@ extension Cluster {
     let next = rsc.assigned
     var orig = rsc.origRole
     if !rsc.activeNodes.isEmpty && orig == .stopped { orig = .started }
+    // Pacemaker's promotion step turns a started promotable instance's current role into Unpromoted.
+    if orig == .started && rsc.promotable { orig = .unpromoted }
     guard rsc.managed, current != nil || next != nil, current != nil || !rsc.removed else { return [] }
     let line = { (change: String, from: Int?, to: Int?, action: Int?, source: Int?) in
       self.item(change, r, orig: orig, from: from, to: to, action: action, source: source ?? action)

@@ -283,6 +283,10 @@ private let historyCases: [HistoryCase] = [
     ],
     role: .started, pending: "start"),
   HistoryCase(
+    name: "a pending start followed by a completed stop is not in flight: stopped",
+    ops: [F.op("r", "start", call: 12, rc: 1, status: -1), F.op("r", "stop", call: 21)],
+    role: .stopped),
+  HistoryCase(
     name: "promote then demote leaves the instance unpromoted",
     ops: [F.op("r", "start", call: 2), F.op("r", "promote", call: 3), F.op("r", "demote", call: 4)],
     role: .unpromoted),

@@ -42,8 +42,10 @@ struct CloneTests {
       actions: ["start web:0 n1", "monitor web:0 n1 10000", "start web:1 n2", "monitor web:1 n2 10000"],
       summary: ["Start web:0 ( n1 )", "Start web:1 ( n2 )"]),
     Scenario(
-      "clone-node-max lets several instances share a node",
-      cluster(["n1", "n2"], [clone("web", ["clone-max": "4", "clone-node-max": "2"])], ids: ["web"]),
+      "clone-node-max above 1 makes the clone globally unique: several instances share a node",
+      cluster(
+        ["n1", "n2"], [clone("web", ["clone-max": "4", "clone-node-max": "2"])],
+        ids: ["web:0", "web:1", "web:2", "web:3"]),
       actions: [
         "start web:0 n1", "monitor web:0 n1 10000", "start web:1 n2", "monitor web:1 n2 10000",
         "start web:2 n1", "monitor web:2 n1 10000", "start web:3 n2", "monitor web:3 n2 10000",
