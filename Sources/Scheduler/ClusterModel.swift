@@ -373,7 +373,8 @@ struct Cluster {
       // Clones are slightly sticky unless told otherwise (resource-stickiness 1, as Pacemaker), so
       // that instances are not shuffled around for nothing when a node joins.
       var own = c.meta
-      if (config.resourceDefaults.merging(inherited) { $1 }.merging(own) { $1 })["resource-stickiness"] == nil {
+      if (config.resourceDefaults.merging(inherited) { $1 }.merging(own) { $1 })["resource-stickiness"] == nil
+      {
         own["resource-stickiness"] = "1"
       }
       let r = newRsc(c.id, .clone, parent, own, inherited)

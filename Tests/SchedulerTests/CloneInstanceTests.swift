@@ -65,8 +65,10 @@ struct CloneInstanceTests {
       summary: ["Start web:0 ( n1 )"]),
     Scenario(
       "without stickiness a second instance on a node moves to a node that has none, to balance",
-      twoNodes(["clone-max": "2", "clone-node-max": "2", "resource-stickiness": "0"]).run("web:0", on: "n1", monitors: ["monitor_10000"])
-        .run("web:1", on: "n1", monitors: ["monitor_10000"]),
+      twoNodes(["clone-max": "2", "clone-node-max": "2", "resource-stickiness": "0"]).run(
+        "web:0", on: "n1", monitors: ["monitor_10000"]
+      )
+      .run("web:1", on: "n1", monitors: ["monitor_10000"]),
       actions: ["stop web:1 n1", "start web:1 n2", "monitor web:1 n2 10000"],
       orderings: [("stop web:1 n1", "start web:1 n2")],
       summary: ["Move web:1 ( n1 -> n2 )"]),
