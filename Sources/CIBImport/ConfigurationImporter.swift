@@ -72,7 +72,26 @@ struct ConfigurationImporter {
     index.properties = config.properties
     index.nodeCount = config.nodes.count
     for resource in config.resources { index.add(resource) }
+    reportRemoteLaunchers()
     return config
+  }
+
+  /// A `container` naming a Pacemaker Remote connection or a guest node's resource puts the
+  /// resource on that remote node, which the model does not have (any other launcher is modeled).
+  private mutating func reportRemoteLaunchers() {
+    for id in index.entries.keys.sorted() {
+      guard let entry = index.entries[id], let launcher = index.meta("container", of: entry),
+        let target = index.entries[launcher]?.primitive
+      else { continue }
+      let remote = target.agent == AgentSpec(standard: .ocf, provider: "pacemaker", type: "remote")
+      guard remote || target.meta["remote-node"] != nil else { continue }
+      unsupported.append(
+        UnsupportedItem(
+          element: "primitive", id: id,
+          reason:
+            "container \(launcher) is a Pacemaker Remote or guest node; resources inside one are not supported"
+        ))
+    }
   }
 
   // MARK: Nodes

@@ -215,12 +215,16 @@ struct HistoryInterpreter {
     activeMonitors = Self.activeMonitors(sorted, nodeOnline: node.online)
   }
 
+  /// A pending start followed by a completed stop (older CIBs record both): the resource is not
+  /// active here. The model's `pending` means "in flight, counts as done", so it is not exported.
+  private var supersededPendingStart: Bool { pending == "start" && role <= .stopped }
+
   /// The result once `replay` has run, given the failure handling that applies on the node (none
   /// on a node that was already unclean: fencing it recovers everything on it).
   func result(handling effective: FailureHandling) -> ResourceNodeState {
     ResourceNodeState(
       role: role.model, failed: role > .stopped && effective != .ignore, stopFailed: stopFailed,
-      activeMonitors: activeMonitors, pending: pending,
+      activeMonitors: activeMonitors, pending: supersededPendingStart ? nil : pending,
       failedOperation: effective != .ignore ? failedOperation : nil,
       onFail: effective != .ignore ? effective.name : nil, hardError: hardError, fatalError: fatalError,
       blocked: blocked)

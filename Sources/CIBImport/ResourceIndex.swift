@@ -44,7 +44,7 @@ struct ResourceIndex {
 
   func isUnique(_ entry: Entry) -> Bool {
     guard let clone = entry.clone else { return false }
-    return PacemakerValues.bool(clone.meta["globally-unique"]) ?? false
+    return clone.isGloballyUnique(resourceDefaults: resourceDefaults)
   }
 
   func isAnonymousClone(_ entry: Entry) -> Bool { entry.clone != nil && !isUnique(entry) }
@@ -84,6 +84,13 @@ struct ResourceIndex {
     return ms == 0 ? 0 : Int64(max(1, (ms + 500) / 1000))
   }
 
-  /// The `container` meta attribute: the resource is launched by another one.
-  func hasLauncher(_ entry: Entry) -> Bool { meta("container", of: entry) != nil }
+  /// The `container` meta attribute: the resource is launched by another one. As Pacemaker, a
+  /// resource naming itself (a group's `container` names one of its members) or naming no resource
+  /// has no launcher; nor, here and in the scheduler, one naming its own group or clone.
+  func hasLauncher(_ entry: Entry) -> Bool {
+    guard let id = meta("container", of: entry), id != entry.primitive.id, id != entry.group?.id,
+      id != entry.clone?.id
+    else { return false }
+    return entries[id] != nil || collectionIDs.contains(id)
+  }
 }

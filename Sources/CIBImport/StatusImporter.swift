@@ -171,6 +171,14 @@ struct StatusImporter {
         let time = Int64(value.trimmingSpaces) ?? 0
         nodes[index].lastFailures[resource] = max(nodes[index].lastFailures[resource] ?? 0, time)
       } else {
+        if name == "#digests-all" || name == "#digests-secure" {
+          unsupported.append(
+            UnsupportedItem(
+              element: "nvpair", id: id,
+              reason:
+                "\(name): the fencing device definitions a node was unfenced with are not compared (a changed device unfences again only where it runs)"
+            ))
+        }
         nodes[index].transient[name] = value
       }
     }

@@ -14,6 +14,9 @@ public struct ManagerSimulation {
     public var running: Set<String> = []
     /// Actions this node is executing, finishing at the given time.
     var executing: [(request: ActionRequest, doneAt: Int64)] = []
+    /// Services stopped here whose stop result the controller has not applied yet: their recurring
+    /// monitors are cancelled (a real executor cancels them with the stop), so none reports them.
+    var monitorsCancelled: Set<String> = []
     /// Configuration "on disk".
     public var stored = ResourceConfiguration()
     public var up: Bool { controller != nil }
@@ -41,9 +44,11 @@ public struct ManagerSimulation {
   var fenceRequests: [(executor: String, request: FenceRequest, at: Int64)] = []
   /// Delay each executor draws within `delayMaxMs` (the real shell draws at random): executor → ms.
   public var fenceDelayDraw: [String: Int] = [:]
-  /// Every completed fence action: (executor, target, device, ok, time).
+  /// Every completed fence action: (executor, target, device, ok, time, action: reboot|off|on).
   public private(set) var fenceLog:
-    [(executor: String, target: String, device: String, ok: Bool, at: Int64)] = []
+    [(executor: String, target: String, device: String, ok: Bool, at: Int64, action: String)] = []
+  /// Every resource action a node finished, in order: (node, resource, action such as `start`).
+  public private(set) var executed: [(node: String, resource: String, action: String)] = []
   /// Nodes that learnt they had been fenced while running (`fencing-reaction`).
   public private(set) var fencedReactions: [String] = []
 
@@ -176,9 +181,11 @@ public struct ManagerSimulation {
         runFencing(on: name)
         // Recurring monitors: a service that died is noticed (systemd's signal or the monitor).
         if let controller = nodes[name]!.controller {
-          for resource in controller.state.resources.keys {
+          for resource in controller.state.resources.keys.sorted() {
             let s = controller.state.resources[resource]?[name]
+            if s?.role != .started { nodes[name]!.monitorsCancelled.remove(resource) }
             if let s, s.role == .started, !s.failed, !s.activeMonitors.isEmpty,
+              !nodes[name]!.monitorsCancelled.contains(resource),
               !nodes[name]!.running.contains(resource),
               !nodes[name]!.executing.contains(where: { $0.request.spec.resource == resource })
             {
@@ -203,6 +210,8 @@ public struct ManagerSimulation {
 
   mutating func finish(_ request: ActionRequest, on name: String) {
     let spec = request.spec
+    executed.append(
+      (name, spec.resource, spec.intervalMs > 0 ? "\(spec.action)_\(spec.intervalMs)" : spec.action))
     var rc = 0
     switch spec.action {
     case "start":
@@ -210,12 +219,14 @@ public struct ManagerSimulation {
         rc = 1
       } else {
         nodes[name]!.running.insert(spec.resource)
+        nodes[name]!.monitorsCancelled.remove(spec.resource)
       }
     case "stop":
       if brokenStop.contains([spec.resource, name]) {
         rc = 1
       } else {
         nodes[name]!.running.remove(spec.resource)
+        nodes[name]!.monitorsCancelled.insert(spec.resource)
       }
     case "monitor": rc = nodes[name]!.running.contains(spec.resource) ? 0 : 7
     default: break
@@ -277,7 +288,7 @@ public struct ManagerSimulation {
         case .works: ok = true
         case .fails, .hangs: ok = false
         }
-        fenceLog.append((name, request.target, device.id, ok, now))
+        fenceLog.append((name, request.target, device.id, ok, now, request.action))
         outcomes.append(
           FenceDeviceOutcome(
             device: device.id, ok: ok, rc: ok ? 0 : -1,

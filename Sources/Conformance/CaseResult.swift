@@ -74,8 +74,7 @@ public enum SummaryComparison {
   public static func anonymousCloneMembers(_ config: ResourceConfiguration) -> Set<String> {
     var result: Set<String> = []
     for case .clone(let clone) in config.resources {
-      let unique = ["true", "yes", "on", "y", "1"].contains(clone.meta["globally-unique"]?.lowercased() ?? "")
-      guard !unique else { continue }
+      guard !clone.isGloballyUnique(resourceDefaults: config.resourceDefaults) else { continue }
       switch clone.child {
       case .primitive(let p): result.insert(p.id)
       case .group(let g): result.formUnion(g.members.map(\.id))

@@ -308,7 +308,7 @@ struct ResourceLines {
   }
 
   private func cloneLines(_ c: Clone, indent: String) -> [String] {
-    let unique = SimulationReport.isTrue(c.meta["globally-unique"])
+    let unique = c.isGloballyUnique(resourceDefaults: config.resourceDefaults)
     let childId: String
     let members: [Primitive]
     switch c.child {

@@ -70,7 +70,7 @@ public struct OCFRunner: ResourceAgentRunner {
     env["OCF_RA_VERSION_MINOR"] = "1"
     // An anonymous clone's instances are all known to their agent by the cloned resource's id, as
     // in Pacemaker (agents name promotion scores and look themselves up in crm_mon by it).
-    let anonymousInstance = request.meta["clone"] != nil && request.meta["globally-unique"] != "true"
+    let anonymousInstance = request.meta["clone"] != nil && !Clone.isTrue(request.meta["globally-unique"])
     env["OCF_RESOURCE_INSTANCE"] =
       anonymousInstance ? String(request.resource.prefix { $0 != ":" }) : request.resource
     env["OCF_RESOURCE_TYPE"] = request.agent.type

@@ -13,7 +13,8 @@ extension ControllerInstance {
     let nodeCount = max(config.nodes.count, state.nodes.count, 1)
     meta["clone-max"] = meta["clone-max"] ?? String(nodeCount)
     meta["clone-node-max"] = meta["clone-node-max"] ?? "1"
-    meta["globally-unique"] = meta["globally-unique"] ?? "false"
+    meta["globally-unique"] =
+      clone.isGloballyUnique(resourceDefaults: config.resourceDefaults) ? "true" : "false"
     if parts.count == 2 { meta["clone"] = parts[1] }
     if clone.promotable {
       let promotedMax = meta["promoted-max"] ?? meta["master-max"] ?? "1"
@@ -52,8 +53,11 @@ extension ControllerInstance {
 
 extension ControllerInstance {
   /// `InstanceAlias.adopt` for an action of `key` on `node`, knowing whether a bare key's resource is
-  /// cloned now.
+  /// cloned now. A globally unique clone's instances (`id:N`) and the bare `id` are different agent
+  /// instances: they never share records.
   mutating func adoptAliases(_ key: String, node: String) {
+    let owner = clone(containing: String(InstanceAlias.base(key)))
+    if owner?.isGloballyUnique(resourceDefaults: config.resourceDefaults) == true { return }
     let cloned = !key.contains(":") && clone(containing: key) != nil
     InstanceAlias.adopt(key, node: node, cloned: cloned, in: &state.resources)
   }

@@ -96,7 +96,8 @@ extension ControllerInstance {
     var out: [ControllerDirective] = []
     for entry in entries where !fencer.history.contains(entry) {
       fencer.history.append(entry)
-      if entry.result != .failed {
+      // Unfencing lets a node in; it says nothing about the node having been down.
+      if entry.result != .failed && entry.action != "on" {
         fencer.fencedAt[entry.target] = max(fencer.fencedAt[entry.target] ?? 0, entry.at)
         if entry.target == me && entry.at > settings.startedAtMs { out += react(entry) }
       }
@@ -186,11 +187,16 @@ extension ControllerInstance {
     fencer.counter += 1
     let id = "\(me)-\(now)-\(fencer.counter)"
     var levels: [FencerState.PlannedLevel] = []
-    for (number, (level, devices)) in FencingPolicy.levels(for: target, config).enumerated() {
+    let unfencing = action == "on"
+    let planned =
+      unfencing
+      ? FencingPolicy.unfencingLevels(for: target, config) : FencingPolicy.levels(for: target, config)
+    for (number, (level, devices)) in planned.enumerated() {
       var base = 0
       var maxDelay = 0
-      // Delays protect against the fence race of automatic fencing; the first level only.
-      if automatic && number == 0 {
+      // Delays protect against the fence race of automatic fencing; the first level only. Turning
+      // a node on races nobody (Pacemaker applies no delay to `on`).
+      if automatic && number == 0 && !unfencing {
         base = devices.map { FencingPolicy.delayBaseMs($0, target: target) }.max() ?? 0
         maxDelay = devices.map(FencingPolicy.delayMaxMs).max() ?? 0
         base += policy.priorityDelayMs(target: target, state: state) { resource in
@@ -230,8 +236,10 @@ extension ControllerInstance {
   mutating func sendNextLevel(_ operation: inout FencerState.Operation, now: Int64) -> [ControllerDirective] {
     let planned = operation.levels[operation.next]
     let runsOn = state.resources[planned.devices[0].id]?.filter { $0.value.role == .started }.map(\.key) ?? []
-    let executor = FencingPolicy.executor(
-      target: operation.target, members: members, deviceRunsOn: runsOn.sorted())
+    let executor =
+      operation.action == "on"
+      ? FencingPolicy.unfencingExecutor(target: operation.target, members: members)
+      : FencingPolicy.executor(target: operation.target, members: members, deviceRunsOn: runsOn.sorted())
     let request = FenceRequest(
       id: operation.id, target: operation.target, action: operation.action, requester: operation.requester,
       executor: executor ?? me, level: planned.level, devices: planned.devices,
@@ -248,7 +256,9 @@ extension ControllerInstance {
           .fenceResult(
             FenceResult(
               request: request, ok: false, outcomes: [],
-              reason: "no member other than \(operation.target) can run the fencing devices", at: now)))
+              reason: operation.action == "on"
+                ? "\(operation.target) is not a member: it cannot be unfenced"
+                : "no member other than \(operation.target) can run the fencing devices", at: now)))
       ]
     }
     return [.broadcast(.fenceRequest(request))]
@@ -345,12 +355,24 @@ extension ControllerInstance {
       fencer.history.append(entry)
       trimHistory()
     }
-    if result.ok {
+    if result.ok && request.action == "on" {
+      // Unfenced: recorded as the node's `#node-unfenced` transient attribute (as Pacemaker's
+      // controller does), which the scheduler reads; it goes when the node leaves.
+      fencer.failures[target] = nil
+      if let i = state.nodes.firstIndex(where: { $0.name == target }) {
+        state.nodes[i].transientAttributes["#node-unfenced"] = String(max(1, result.at / 1000))
+      }
+      out.append(
+        .log(
+          level: .notice,
+          "\(target) was unfenced by \(request.devices.map(\.id).joined(separator: ",")) on \(request.executor)"
+        ))
+    } else if result.ok {
       fencer.fencedAt[target] = max(fencer.fencedAt[target] ?? 0, result.at)
       fencer.failures[target] = nil
       // Down, whether or not the view has noticed yet (a fenced member leaves it shortly): its
       // resources are stopped, and it gets none until it joins again.
-      if request.action != "on" { clearNode(target) }
+      clearNode(target)
       out.append(
         .log(
           level: .notice,

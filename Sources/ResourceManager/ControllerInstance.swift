@@ -597,6 +597,7 @@ public struct ControllerInstance: Sendable {
         s.role = .started
         s.failed = false
         s.failedOperation = nil
+        Self.clearRecoveredFailure(&s)
         s.definition = ResourceDefinition.digest(agent: spec.agent, attributes: spec.attributes)
       } else {
         s.role = .started
@@ -607,6 +608,7 @@ public struct ControllerInstance: Sendable {
         s.role = .stopped
         s.failed = false
         s.stopFailed = false
+        Self.clearRecoveredFailure(&s)
         s.activeMonitors = []
         s.definition = nil
       } else {
@@ -618,6 +620,7 @@ public struct ControllerInstance: Sendable {
       s.activeMonitors = []
       if ok && result.rc == 0 {
         s.role = spec.action == "promote" ? .promoted : .unpromoted
+        if spec.action == "promote" { Self.clearRecoveredFailure(&s) }
       } else {
         failure = true
       }
@@ -644,7 +647,17 @@ public struct ControllerInstance: Sendable {
       // OCF hard errors keep the resource off this node; "not configured" off every node.
       if result.status == "not-installed" || [2, 3, 4, 5].contains(result.rc) { s.hardError = true }
       if result.rc == 6 { s.fatalError = true }
-      if s.onFail == "block" || (spec.action == "stop" && !fencingEnabled) { s.blocked = true }
+      if spec.action == "stop" && s.onFail == "restart-container" {
+        // Inside a container a failed stop counts as done (as Pacemaker): restarting the container
+        // stops what runs in it.
+        s.role = .stopped
+        s.failed = false
+        s.stopFailed = false
+        s.activeMonitors = []
+        s.definition = nil
+      } else if s.onFail == "block" || (spec.action == "stop" && !fencingEnabled) {
+        s.blocked = true
+      }
       recentFailures.append(result)
       if recentFailures.count > 50 { recentFailures.removeFirst(recentFailures.count - 50) }
       out.append(
@@ -675,16 +688,30 @@ public struct ControllerInstance: Sendable {
     return out
   }
 
-  /// The failed operation's `on-fail`, or Pacemaker's default: fence for a failed stop when fencing
-  /// is enabled (block otherwise), restart for everything else.
+  /// The failed operation's `on-fail`, or Pacemaker's default: for a resource inside a container
+  /// (`container` meta attribute) restart the container; otherwise fence for a failed stop when
+  /// fencing is enabled (block without), restart for everything else. `restart-container` for a
+  /// resource in no container is not valid: the default applies.
   func onFail(for spec: ActionSpec) -> String {
+    let inContainer = config.launcher(of: spec.resource) != nil
     let configured =
       primitive(named: spec.resource)?.operations.first {
         $0.name == spec.action && $0.intervalMs == spec.intervalMs
       }?.onFail ?? config.operationDefaults["on-fail"]
-    if let configured { return configured }
+    if let configured, inContainer || configured.lowercased() != "restart-container" {
+      return configured.lowercased()
+    }
+    if inContainer { return "restart-container" }
     if spec.action == "stop" { return fencingEnabled ? "fence" : "block" }
     return "restart"
+  }
+
+  /// A successful start, stop or promote ends the handling of an earlier failure, except the
+  /// handlings that outlive it (`stop`, `ban`/`migrate`, `standby`, `fence`) — as Pacemaker's status
+  /// unpacking; a `restart-container` left behind would restart the container again.
+  static func clearRecoveredFailure(_ s: inout ResourceNodeState) {
+    guard let handling = s.onFail?.lowercased() else { return }
+    if !["stop", "ban", "migrate", "standby", "fence"].contains(handling) { s.onFail = nil }
   }
 
   /// The status of an action a node refused to run because it had no quorum.

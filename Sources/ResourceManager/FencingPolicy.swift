@@ -148,6 +148,30 @@ public struct FencingPolicy: Sendable, Equatable {
     return capable.map { (0, [$0.element]) }
   }
 
+  /// Whether a device unfences (`provides=unfencing` among its meta attributes, e.g. fence_scsi or
+  /// fence_mpath): the cluster runs its `on` action before a node starts what needs unfencing.
+  public static func providesUnfencing(_ device: Primitive) -> Bool {
+    device.meta["provides"]?.lowercased() == "unfencing"
+  }
+
+  /// How to unfence `target` (fence action `on`): every device that provides unfencing and may
+  /// target it, all in one level (each must succeed, as Pacemaker's fencer requires every
+  /// automatic-unfencing device); without such a device (only `requires=unfencing`), the levels
+  /// fencing would use.
+  public static func unfencingLevels(for target: String, _ config: ResourceConfiguration) -> [(
+    level: Int, devices: [Primitive]
+  )] {
+    let devices = usableDevices(config).filter { providesUnfencing($0) && mayTarget($0, target) }
+    return devices.isEmpty ? levels(for: target, config) : [(0, devices)]
+  }
+
+  /// The member that runs an unfencing (`on`) of `target`: the target itself while it is a member,
+  /// because fabric devices register the node's own path to the storage (fence_scsi's `on` runs on
+  /// the target, Pacemaker's `on_target`); a node that is not a member is not unfenced.
+  public static func unfencingExecutor(target: String, members: [String]) -> String? {
+    members.contains(target) ? target : nil
+  }
+
   /// The member that runs a device against `target`: the node where the device is started if that
   /// is a member other than the target, else the first other member (members come sorted by node
   /// id). The target runs its own fencing only when it is the only member (Pacemaker's controller

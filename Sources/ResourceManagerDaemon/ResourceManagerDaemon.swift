@@ -407,10 +407,12 @@ public final class ResourceManagerDaemon: @unchecked Sendable {
     let spec = request.spec
     if ["stop", "demote", "start", "promote"].contains(spec.action) {
       // The same agent instance recorded under another key (a cloned primitive's, an uncloned
-      // instance's) has its monitors too.
+      // instance's) has its monitors too — not for a globally unique instance, a distinct agent instance.
+      let unique = { (meta: [String: String]) in Clone.isTrue(meta["globally-unique"]) }
       for (key, monitor) in recurring
       where monitor.spec.resource == spec.resource
-        || InstanceAlias.areAliases(monitor.spec.resource, spec.resource)
+        || (InstanceAlias.areAliases(monitor.spec.resource, spec.resource) && !unique(spec.meta)
+          && !unique(monitor.spec.meta))
       {
         monitor.task?.cancel()
         recurring[key] = nil

@@ -69,7 +69,7 @@ public struct ResourceNodeState: Codable, Sendable, Equatable {
     /// Probed and not running.
     case stopped = "Stopped"
     /// For a promotable clone instance: started, but neither promoted nor demoted since (Pacemaker
-    /// displays it as Unpromoted but does not print a role for it in transition summaries).
+    /// turns it into Unpromoted when it chooses the clone's roles, and shows it so).
     case started = "Started"
     case unpromoted = "Unpromoted"
     case promoted = "Promoted"
@@ -156,7 +156,11 @@ public enum ResourceDefinition {
 /// instance under the resource's own id, so a primitive that is cloned keeps its history, and a clone
 /// that is uncloned leaves its history to the primitive. Here instances are recorded as `id:N`: the
 /// bare `id` and `id:N` on one node are the same agent state (anonymous instances get
-/// `OCF_RESOURCE_INSTANCE=id`), whichever of the two the configuration names now.
+/// `OCF_RESOURCE_INSTANCE=id`), whichever of the two the configuration names now. Not for a globally
+/// unique clone: its instances are known to their agent as `id:N`, each a different agent instance from
+/// the bare `id` (the scheduler and the controller, which know the clone, do not treat them as aliases).
+/// Once a unique clone is uncloned nothing says its `id:N` records were unique: they are then taken as
+/// the primitive's, as an anonymous clone's would be.
 public enum InstanceAlias {
   /// The id without an instance number (`web:2` → `web`).
   public static func base(_ key: String) -> Substring {

@@ -199,6 +199,31 @@ public struct Clone: Codable, Sendable, Equatable {
   }
 }
 
+extension Clone {
+  /// Whether every instance is a distinct agent instance, known to its agent as `CHILD:N` (anonymous
+  /// instances are all known as `CHILD` and are interchangeable). Pacemaker's rule: `globally-unique`
+  /// (the clone's, else `rsc_defaults`), which defaults to true when `clone-node-max` is above 1; never
+  /// for agents that cannot run several instances on a node (only OCF and fence agents can).
+  public func isGloballyUnique(resourceDefaults: [String: String] = [:]) -> Bool {
+    let members: [Primitive] =
+      switch child {
+      case .primitive(let p): [p]
+      case .group(let g): g.members
+      }
+    guard members.allSatisfy({ [.ocf, .stonith].contains($0.agent.standard) }) else { return false }
+    if let value = meta["globally-unique"] ?? resourceDefaults["globally-unique"] {
+      return Self.isTrue(value)
+    }
+    let nodeMax = meta["clone-node-max"] ?? resourceDefaults["clone-node-max"]
+    return nodeMax.flatMap { Int($0.filter { $0 != " " }) }.map { $0 > 1 } ?? false
+  }
+
+  /// A meta attribute's boolean value with Pacemaker's spellings (`crm_is_true`).
+  public static func isTrue(_ value: String?) -> Bool {
+    value.map { ["true", "yes", "on", "1", "y"].contains($0.lowercased()) } ?? false
+  }
+}
+
 /// A top-level resource entry.
 public enum Resource: Codable, Sendable, Equatable {
   case primitive(Primitive)
@@ -358,5 +383,44 @@ public struct FencingLevel: Codable, Sendable, Equatable {
     self.target = target
     self.index = index
     self.devices = devices
+  }
+}
+
+extension ResourceConfiguration {
+  /// The resource a primitive runs inside: its `container` meta attribute (its own, else its
+  /// group's, else its clone's, else `rsc_defaults`'), when that names another configured resource
+  /// — not the primitive itself, nor one of its enclosing group or clone (Pacemaker ignores those).
+  /// Clone instance ids (`rsc:2`) name their primitive.
+  public func launcher(of primitiveId: String) -> String? {
+    let base = String(primitiveId.prefix { $0 != ":" })
+    var chain: [(id: String, meta: [String: String])] = []
+    var ids: Set<String> = []
+    for resource in resources {
+      ids.insert(resource.id)
+      switch resource {
+      case .primitive(let p):
+        if p.id == base { chain = [(p.id, p.meta)] }
+      case .group(let g):
+        ids.formUnion(g.members.map(\.id))
+        if let p = g.members.first(where: { $0.id == base }) { chain = [(p.id, p.meta), (g.id, g.meta)] }
+      case .clone(let c):
+        switch c.child {
+        case .primitive(let p):
+          ids.insert(p.id)
+          if p.id == base { chain = [(p.id, p.meta), (c.id, c.meta)] }
+        case .group(let g):
+          ids.insert(g.id)
+          ids.formUnion(g.members.map(\.id))
+          if let p = g.members.first(where: { $0.id == base }) {
+            chain = [(p.id, p.meta), (g.id, g.meta), (c.id, c.meta)]
+          }
+        }
+      }
+    }
+    guard !chain.isEmpty,
+      let id = chain.lazy.compactMap({ $0.meta["container"] }).first ?? resourceDefaults["container"],
+      ids.contains(id), !chain.contains(where: { $0.id == id })
+    else { return nil }
+    return id
   }
 }

@@ -4,6 +4,8 @@ import ResourceModel
 /// `stopped`) that order their children as a unit; a probe is a `monitor` with interval 0.
 enum Task: String {
   case start, stop, promote, demote, monitor, cancel, fence, notify
+  /// The fence action `on` that unfences a node (`Unfencing.swift`).
+  case unfence = "on"
   case clearFailcount = "clear_failcount"
   case running, stopped, promoted, demoted
   /// The pseudo-action of an ordering whose first clone needs only some runnable instances
@@ -248,6 +250,7 @@ extension Cluster {
           pendingOrders.append(PendingOrder(r, .demote, r, .stop, [.promotedThenImpliesFirst]))
           pendingOrders.append(PendingOrder(r, .start, r, .promote, [.unrunnableFirstBlocks]))
         }
+        launcherOrderings(r)
       case .group, .clone:
         containerOrderings(r)
       }
@@ -391,6 +394,7 @@ extension Cluster {
     case .start:
       guard let n else { return }
       let start = action(r, .start, n, optional: true)
+      orderAfterUnfencing(r, start)
       if actions[start].runnable && !optional { actions[start].optional = false }
       if n == keep { actions[start].pseudo = true }
     case .promote:
@@ -443,6 +447,10 @@ extension Cluster {
       }
     }
 
+    // A launched resource's failure there: the launcher stops (then restarts or moves).
+    for n in rsc.requiredStops.sorted() where rsc.activeNodes.contains(n) && rsc.managed {
+      action(r, .stop, n, optional: false)
+    }
     if rsc.startPending, let a = rsc.assigned {
       actions[action(r, .start, a, optional: true)].alwaysInGraph = true
     }
@@ -510,12 +518,13 @@ extension Cluster {
           pendingOrders.append(
             PendingOrder(r, .start, r, .monitor, [.firstImpliesThen, .unrunnableFirstBlocks]).with(
               then: monitor))
-          // A role's monitor runs once the resource is in that role.
-          if opRole == .promoted || opRole == .unpromoted {
-            let roleChange: Task = opRole == .promoted ? .promote : .demote
+          // A monitor runs once the resource is in its next role: after the promotion to Promoted, or
+          // the demotion from it (none for a freshly started Unpromoted instance).
+          if rsc.nextRole == .promoted || rsc.origRole == .promoted {
+            let roleChange: Task = rsc.nextRole == .promoted ? .promote : .demote
             pendingOrders.append(
-              PendingOrder(r, roleChange, r, .monitor, [.firstImpliesThen, .unrunnableFirstBlocks]).with(
-                then: monitor))
+              PendingOrder(r, roleChange, r, .monitor, [.ordered, .unrunnableFirstBlocks]).with(then: monitor)
+            )
           }
         }
       }
@@ -580,6 +589,9 @@ extension Cluster {
     switch rscs[r].variant {
     case .group:
       for child in rscs[r].children { probe(child, n) }
+    case .clone where isUniqueClone(r):
+      // Unique instances are distinct agent instances: each is probed.
+      for instance in rscs[r].children { probe(instance, n) }
     case .clone:
       // Anonymous instances are interchangeable: one probe per node, for the instance placed there.
       let instances = rscs[r].children
@@ -592,10 +604,12 @@ extension Cluster {
       let pick = instances.first { firstPrimitive($0).flatMap { rscs[$0].assigned } == n } ?? first
       probe(pick, n)
     case .primitive:
-      guard !rscs[r].probed.contains(n), !rscs[r].removed else { return }
+      // A resource inside a launcher cannot be probed before its launcher runs.
+      guard !rscs[r].probed.contains(n), !rscs[r].removed, rscs[r].launcher == nil else { return }
       let probe = action(r, .monitor, n, optional: false)
       actions[probe].optional = false
-      let owner = isAnonymousCloneInstance(r) ? top(r) : r
+      orderAfterUnfencing(r, probe)
+      let owner = isCloneInstance(r) ? top(r) : r
       var flags: RelationFlags = [.ordered]
       if !actions[probe].runnable && !isActive(owner) { flags.insert(.unrunnableFirstBlocks) }
       pendingOrders.append(PendingOrder(action: probe, owner, .start, flags))

@@ -54,7 +54,7 @@ extension Cluster {
   /// An anonymous instance that is no longer configured shares the agent's state with the clone's
   /// instances on its node (`InstanceAlias`): its stop there comes before any of their starts there.
   mutating func orderOrphanInstanceStops() {
-    for c in rscs.indices where rscs[c].variant == .clone {
+    for c in rscs.indices where rscs[c].variant == .clone && !isUniqueClone(c) {
       let orphans = orphanInstances(of: c)
       guard !orphans.isEmpty else { continue }
       let instances = rscs[c].children.flatMap { rscs[$0].isPrimitive ? [$0] : rscs[$0].children }

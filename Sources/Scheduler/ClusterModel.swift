@@ -106,15 +106,20 @@ struct Node {
 
 /// How a failure is handled (`on-fail`), in Pacemaker's escalation order.
 enum OnFail: Int, Comparable {
-  case ignore, demote, restart, ban, stop, block, standby, fence
+  case ignore, demote, restart, restartContainer, ban, stop, block, standby, fence
 
   static func < (a: OnFail, b: OnFail) -> Bool { a.rawValue < b.rawValue }
 
-  init?(_ text: String?, fencingEnabled: Bool) {
+  /// `restart-container` only means something for a resource with a launcher (`hasLauncher`); for
+  /// any other it is not a valid value and the default applies (nil).
+  init?(_ text: String?, fencingEnabled: Bool, hasLauncher: Bool = false) {
     switch text?.lowercased() {
     case "ignore", "nothing": self = .ignore
     case "demote": self = .demote
-    case "restart", "restart-container": self = .restart
+    case "restart": self = .restart
+    case "restart-container":
+      guard hasLauncher else { return nil }
+      self = .restartContainer
     case "ban", "migrate": self = .ban
     case "stop": self = .stop
     case "block": self = .block
@@ -152,6 +157,9 @@ struct Rsc {
   var failureTimeout: Int64 = 0
   var multipleActive = MultipleActive.stopStart
   var requires = Requires.quorum
+  /// Starting it on a node first needs that node unfenced (`requires=unfencing`, the default of
+  /// every resource but fencing devices once unfencing is in use; see `Unfencing.swift`).
+  var needsUnfencing = false
   var critical = true
 
   var managed = true
@@ -164,6 +172,8 @@ struct Rsc {
   var removed = false
   /// An instance (or instance member) of a promotable clone.
   var promotable = false
+  /// A clone whose instances are distinct agent instances (`Clone.isGloballyUnique`).
+  var globallyUnique = false
   /// A start is in flight: the transition repeats it so that it is waited for.
   var startPending = false
   /// Active on several nodes with `multiple-active=stop_unexpected`: only the extra copies stop.
@@ -172,6 +182,19 @@ struct Rsc {
   var definition: String?
   /// Runs with an older definition than the configured one: restart it where it runs.
   var definitionChanged = false
+
+  /// The resource this one runs inside (its `container` meta attribute, Pacemaker's launcher): it is
+  /// placed with it, starts after it and stops before it, and its failures restart it
+  /// (`Launchers.swift`).
+  var launcher: Int?
+  /// The primitives whose launcher this resource is (Pacemaker's "fillers").
+  var launched: [Int] = []
+  /// Nodes where a launched resource's failure (`on-fail=restart-container`) requires this
+  /// resource to stop (and so to restart or move).
+  var requiredStops: Set<Int> = []
+  /// Nodes where the running fencing device's definition changed: they are unfenced again
+  /// ("Device parameters changed"), with the reason to show.
+  var deviceChanged: [Int: String] = [:]
 
   var activeNodes: [Int] = []
   /// Anonymous clone instances: the id the state records this instance under, per node where it is
@@ -187,6 +210,9 @@ struct Rsc {
   var allowed: [Int?]
   var assigned: Int?
   var assignState = AssignState.pending
+  /// While a clone instance is tried on its current node: that node, taken when it is as good
+  /// as the best (Pacemaker's `prefer` argument of assignment).
+  var preferredNode: Int?
   var updatingScores = false
   var thisWith: [Int] = []
   var withThis: [Int] = []
@@ -230,6 +256,8 @@ struct Cluster {
   /// Nodes in the order they became unclean (Pacemaker lists fencing in reverse of this).
   var fenceOrder: [Int] = []
   var haveFencing = false
+  /// Some resource provides or requires unfencing (Pacemaker's `enable_unfencing`).
+  var unfencingEnabled = false
   var notes: [String] = []
   /// Expired fail counts to clear, as (resource, node).
   var clearFailures: [(rsc: Int, node: Int)] = []
@@ -261,6 +289,9 @@ struct Cluster {
     addRemovedResources(state)
     primitives = rscs.indices.filter { rscs[$0].isPrimitive }
     haveFencing = options.haveWatchdog || rscs.contains { $0.isFenceDevice }
+    unfencingEnabled = Self.usesUnfencing(config)
+    resolveLaunchers()
+    for r in primitives { deriveUnfencing(r) }
     actionsByRsc = Array(repeating: [], count: rscs.count)
     unpackStatus(state)
   }
@@ -346,8 +377,16 @@ struct Cluster {
       deriveMeta(r)
       return r
     case .clone(let c):
-      let r = newRsc(c.id, .clone, parent, c.meta, inherited)
-      let chain = inherited.merging(c.meta) { $1 }
+      // Clones are slightly sticky unless told otherwise (resource-stickiness 1, as Pacemaker), so
+      // that instances are not shuffled around for nothing when a node joins.
+      var own = c.meta
+      if (config.resourceDefaults.merging(inherited) { $1 }.merging(own) { $1 })["resource-stickiness"] == nil
+      {
+        own["resource-stickiness"] = "1"
+      }
+      let r = newRsc(c.id, .clone, parent, own, inherited)
+      rscs[r].globallyUnique = c.isGloballyUnique(resourceDefaults: config.resourceDefaults)
+      let chain = inherited.merging(own) { $1 }
       let count = Value.score(rscs[r].meta["clone-max"]) ?? nodes.count
       let child: Resource =
         switch c.child {
@@ -363,7 +402,7 @@ struct Cluster {
       }
       deriveMeta(r)
       if c.promotable {
-        for i in rscs.indices where rscs[i].isPrimitive && isAnonymousCloneInstance(i) && top(i) == r {
+        for i in rscs.indices where rscs[i].isPrimitive && isCloneInstance(i) && top(i) == r {
           rscs[i].promotable = true
         }
       }
@@ -374,6 +413,13 @@ struct Cluster {
   /// A resource the state knows but the configuration no longer has: it must stop wherever it runs
   /// (left alone when `stop-removed-resources`, formerly `stop-orphan-resources`, is false).
   private mutating func addRemovedResources(_ state: ClusterState) {
+    for id in state.resources.keys.sorted() {
+      // The cloned primitive's own id, recorded before a unique clone was made of it: a different
+      // agent instance from the clone's `id:N`, so it stops. Constraints naming `id` still mean the clone.
+      guard let clone = rscIndex[id], isUniqueClone(clone), rscs[clone].id != id else { continue }
+      addRemovedResource(id)
+      rscIndex[id] = clone
+    }
     for id in state.resources.keys.sorted() where rscIndex[id] == nil {
       if let colon = id.firstIndex(of: ":"), let owner = rscIndex[String(id[..<colon])] {
         // An instance numbered from clone-max up (clone-max was lowered) is no longer configured. An
@@ -383,16 +429,20 @@ struct Cluster {
         if rscs[owner].variant == .clone, let number, number < rscs[owner].children.count { continue }
         if rscs[owner].variant != .clone { continue }
       }
-      let r = newRsc(id, .primitive, nil, [:], [:])
-      deriveMeta(r)
-      rscs[r].removed = true
-      rscs[r].managed = Value.bool(
-        config.properties["stop-removed-resources"] ?? config.properties["stop-orphan-resources"],
-        default: true)
-      rscs[r].nextRole = .stopped
-      addLocation(r, node: nil, score: -Value.infinity)
-      topLevel.append(r)
+      addRemovedResource(id)
     }
+  }
+
+  private mutating func addRemovedResource(_ id: String) {
+    let r = newRsc(id, .primitive, nil, [:], [:])
+    deriveMeta(r)
+    rscs[r].removed = true
+    rscs[r].managed = Value.bool(
+      config.properties["stop-removed-resources"] ?? config.properties["stop-orphan-resources"],
+      default: true)
+    rscs[r].nextRole = .stopped
+    addLocation(r, node: nil, score: -Value.infinity)
+    topLevel.append(r)
   }
 
   private mutating func newRsc(
@@ -441,7 +491,8 @@ struct Cluster {
   mutating func addLocation(_ r: Int, node: Int?, score: Int) {
     if !rscs[r].children.isEmpty {
       for c in rscs[r].children { addLocation(c, node: node, score: score) }
-      // A clone keeps its own scores too (where its promotion priorities start); a group's are unused.
+      // A clone keeps its own table too: an instance may not run where it is negative, and its
+      // promotion priorities start from it.
       guard rscs[r].variant == .clone else { return }
     }
     for n in node.map({ [$0] }) ?? Array(nodes.indices) {
@@ -455,8 +506,19 @@ struct Cluster {
     return r
   }
 
-  func isAnonymousCloneInstance(_ r: Int) -> Bool {
+  /// An instance of a clone, or a member of a cloned group's instance.
+  func isCloneInstance(_ r: Int) -> Bool {
     guard let parent = rscs[r].parent else { return false }
     return rscs[top(parent)].variant == .clone
   }
+
+  /// A clone instance whose clone is not globally unique: interchangeable with its siblings, so its
+  /// history, failures and bans are the clone's.
+  func isAnonymousCloneInstance(_ r: Int) -> Bool {
+    isCloneInstance(r) && !isUniqueClone(top(r))
+  }
+
+  /// A globally unique clone: each instance is a distinct agent instance (its history is recorded under
+  /// `rsc:N`, it has its own fail counts, stickiness and promotion score).
+  func isUniqueClone(_ r: Int) -> Bool { rscs[r].variant == .clone && rscs[r].globallyUnique }
 }

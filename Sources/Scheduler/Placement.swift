@@ -67,6 +67,10 @@ extension Cluster {
         rscs[r].allowed[n] = rscs[r].allowed[n].map { Value.add($0, score) } ?? score
       }
       for instance in rscs[r].children { applyLocation(instance, scores) }
+      // The clone's own table: where its instances may run at all (`pcmk__assign_instances`).
+      for (n, score) in scores {
+        rscs[r].allowed[n] = rscs[r].allowed[n].map { Value.add($0, score) } ?? score
+      }
     }
   }
 
@@ -163,10 +167,9 @@ extension Cluster {
 
   private func failureThresholdReached(_ r: Int, _ n: Int) -> Bool {
     let rsc = rscs[r]
-    guard rsc.migrationThreshold > 0, !rsc.ignoreFailure, let count = rsc.failCounts[n], count > 0 else {
-      return false
-    }
-    return count >= rsc.migrationThreshold
+    guard rsc.migrationThreshold > 0, !rsc.ignoreFailure else { return false }
+    let count = failCountWithLaunched(r, n)
+    return count > 0 && count >= rsc.migrationThreshold
   }
 
   // MARK: Colocations
@@ -219,11 +222,12 @@ extension Cluster {
         pendingOrders.append(PendingOrder(p, .stop, d, .start, [.ifRequiredOnSameNode]))
       }
     }
+    buildLauncherColocations()
   }
 
   /// Files a colocation under its dependent ("this with") and, unless the primary is a clone, under the
   /// primitive that takes the dependent's preferences into account ("with this").
-  private mutating func addColocation(_ c: Coloc, listOwner: Int?) {
+  mutating func addColocation(_ c: Coloc, listOwner: Int?) {
     colocations.append(c)
     let i = colocations.count - 1
     let at = insertionIndex(rscs[c.dependent].thisWith, i) { colocations[$0].entityPrimary }
@@ -368,6 +372,15 @@ extension Cluster {
       return a.name.lexicographicallyPrecedes(b.name)
     }
     guard let best = keys.first?.node, let bestScore = allowed[best] else { return nil }
+    // An instance tried on its current node first (`assignInstances`) takes it if it is as good.
+    if let prefer = rscs[r].preferredNode, let score = allowed[prefer], score >= bestScore, score >= 0,
+      nodes[prefer].available
+    {
+      return prefer
+    }
+    // A unique clone's instances were kept where they run already: the others do not prefer a node
+    // that runs another instance.
+    if let parent = rscs[r].parent, isUniqueClone(parent) { return best }
     guard bestScore > 0, nodes[best].available, let running = current, nodes[running].available,
       nodes[running].baseScore >= 0
     else { return best }
@@ -530,49 +543,16 @@ extension Cluster {
 
   // MARK: Clones
 
-  /// Anonymous clones: each instance keeps the node it runs on when it may stay, then the remaining
-  /// instances take the best nodes not yet holding `clone-node-max` instances (default 1).
+  /// Pacemaker's `pcmk__clone_assign`: the instances are placed by `assignInstances`
+  /// (`CloneInstances.swift`), then a promotable clone's roles are chosen.
   private mutating func assignClone(_ r: Int) {
     guard rscs[r].assignState == .pending else { return }
     rscs[r].assignState = .assigning
     addDependentScoresToClone(r)
-    let instances = rscs[r].children
-    // Globally unique clones keep one instance per node here (their instances are not interchangeable).
-    let unique = Value.bool(rscs[r].meta["globally-unique"], default: false)
-    let perNodeMax = unique ? 1 : max(Value.score(rscs[r].meta["clone-node-max"]) ?? 1, 1)
-    var count: [Int: Int] = [:]
-    var used: [Int] { count.filter { $0.value >= perNodeMax }.map(\.key).sorted() }
-    func lead(_ i: Int) -> Int { firstPrimitive(i) ?? i }
-    for i in instances {
-      let p = lead(i)
-      guard let n = currentNode(p), nodes[n].available, (rscs[p].allowed[n] ?? -1) >= 0, !used.contains(n),
-        rscs[p].nextRole != .stopped, rscs[p].managed, !options.stopAll,
-        staysOnCurrentNode(
-          p, n, assigned: count, perNodeMax: perNodeMax,
-          available: instances.count - count.values.reduce(0, +))
-      else { continue }
-      for m in used { banInstance(i, m) }
-      pin(i, n)
-      assign(i)
-      if let a = rscs[p].assigned { count[a, default: 0] += 1 }
+    assignInstances(r)
+    if rscs[r].children.contains(where: { firstPrimitive($0).map { rscs[$0].promotable } ?? false }) {
+      setPromotableRoles(r)
     }
-    for i in instancesActiveOnDisallowedNodesLast(instances)
-    where rscs[lead(i)].assignState == .pending && rscs[i].assignState == .pending {
-      for m in used { banInstance(i, m) }
-      assign(i)
-      if let a = rscs[lead(i)].assigned { count[a, default: 0] += 1 }
-    }
-    if instances.contains(where: { rscs[lead($0)].promotable }) { setPromotableRoles(r) }
     rscs[r].assignState = .done
-  }
-
-  private mutating func banInstance(_ i: Int, _ n: Int) {
-    if let p = firstPrimitive(i) { rscs[p].allowed[n] = -Value.infinity }
-  }
-
-  /// Keeps an instance on node `n` by banning it from every other node.
-  private mutating func pin(_ i: Int, _ n: Int) {
-    guard let p = firstPrimitive(i) else { return }
-    for m in nodes.indices where m != n && rscs[p].allowed[m] != nil { rscs[p].allowed[m] = -Value.infinity }
   }
 }

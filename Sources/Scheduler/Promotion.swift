@@ -44,9 +44,10 @@ extension Cluster {
       let keptPromoted = !rscs[lead].managed && rscs[lead].nextRole == .promoted
       candidates[i].promotionPriority = keptPromoted ? Value.infinity : final[i]
     }
+    // Ties: the promoted one, then (Pacemaker's instance order) the higher own priority.
     candidates.sort {
-      ($0.promotionPriority, $0.promotedNow ? 1 : 0, -$0.order)
-        > ($1.promotionPriority, $1.promotedNow ? 1 : 0, -$1.order)
+      ($0.promotionPriority, $0.promotedNow ? 1 : 0, $0.priority, -$0.order)
+        > ($1.promotionPriority, $1.promotedNow ? 1 : 0, $1.priority, -$1.order)
     }
     var promoted = 0
     var perNode: [Int: Int] = [:]
@@ -73,7 +74,16 @@ extension Cluster {
     var total: Int?
     for p in primitivesOf(instance) {
       let base = rscs[p].id.prefix { $0 != ":" }
-      let value = rscs[p].historyIds[n].flatMap { attributes["master-\($0)"] } ?? attributes["master-\(base)"]
+      let value: String?
+      if isUniqueClone(top(p)) {
+        // A unique instance's score is named after the instance itself (`rsc:N`), with no fallback, and
+        // counts where its state is known — anywhere while it is known nowhere yet.
+        let knownNowhere = rscs[p].probed.isEmpty && rscs[p].activeNodes.isEmpty
+        let known = rscs[p].probed.contains(n) || rscs[p].activeNodes.contains(n)
+        value = known || knownNowhere ? attributes["master-\(rscs[p].id)"] : nil
+      } else {
+        value = rscs[p].historyIds[n].flatMap { attributes["master-\($0)"] } ?? attributes["master-\(base)"]
+      }
       if let score = value.flatMap({ Value.score($0) }) { total = Value.add(total ?? 0, score) }
     }
     return total

@@ -252,7 +252,7 @@ extension Cluster {
 
   private func reasonText(_ change: String, _ b: Int) -> String {
     if let label = actions[b].label { return "\(change) \(label)" }
-    let task = actions[b].task == .fence ? "stonith" : actions[b].task.rawValue
+    let task = [.fence, .unfence].contains(actions[b].task) ? "stonith" : actions[b].task.rawValue
     return actions[b].rsc.map { "\(change) \(rscs[$0].id) \(task)" } ?? "\(change) \(task)"
   }
 

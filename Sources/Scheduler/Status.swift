@@ -30,7 +30,8 @@ extension Cluster {
       for (name, s) in state.resources[id] ?? [:] { if let n = nodeIndex[name] { out[n] = s } }
       return out
     }
-    for r in rscs.indices where rscs[r].variant == .clone {
+    // A unique clone's instances keep their own records (`rsc:N`), read below like primitives'.
+    for r in rscs.indices where rscs[r].variant == .clone && !isUniqueClone(r) {
       let instances = rscs[r].children
       guard let first = instances.first else { continue }
       let members = { (i: Int) -> [Int] in rscs[i].isPrimitive ? [i] : rscs[i].children }
@@ -101,11 +102,18 @@ extension Cluster {
 
   /// `on-fail` for a failed operation: resolved by the state's producer, else from the operation's
   /// configuration, else Pacemaker's default (fence for stops when fencing is on, block without).
+  /// A resource with a launcher restarts its launcher by default, whatever the operation.
   private func onFail(_ r: Int, _ s: ResourceNodeState, _ op: (name: String, intervalMs: Int)) -> OnFail {
-    if let given = OnFail(s.onFail, fencingEnabled: options.fencingEnabled) { return given }
+    let launched = rscs[r].launcher != nil
+    if let given = OnFail(s.onFail, fencingEnabled: options.fencingEnabled, hasLauncher: launched) {
+      return given
+    }
     let spec = rscs[r].operations.first { $0.name == op.name && $0.intervalMs == op.intervalMs }
     let text = spec?.onFail ?? config.operationDefaults["on-fail"]
-    if let configured = OnFail(text, fencingEnabled: options.fencingEnabled) { return configured }
+    if let configured = OnFail(text, fencingEnabled: options.fencingEnabled, hasLauncher: launched) {
+      return configured
+    }
+    if launched { return .restartContainer }
     if op.name == "stop" { return options.fencingEnabled ? .fence : .block }
     return .restart
   }
@@ -127,10 +135,18 @@ extension Cluster {
     let op = failedOperation(r, s)
     // The failure's handling; stop, ban, standby and fence outlive a later success of the operation.
     var policy =
-      OnFail(s.onFail, fencingEnabled: options.fencingEnabled) ?? (failed ? onFail(r, s, op) : .ignore)
+      OnFail(s.onFail, fencingEnabled: options.fencingEnabled, hasLauncher: rscs[r].launcher != nil)
+      ?? (failed ? onFail(r, s, op) : .ignore)
     // Blocked by the producer (a failure it could not escalate, e.g. fencing an unreachable node): block.
     if s.blocked { policy = .block }
-    if !failed && ![.stop, .ban, .standby, .fence].contains(policy) { policy = .ignore }
+    // A failed stop of a launched resource counts as done: its launcher's restart recovers it (the
+    // state's producer may already have recorded it so: stopped, not failed, restart-container).
+    if failed && op.name == "stop" && policy == .restartContainer && !s.blocked {
+      failed = false
+      role = .stopped
+      rscs[r].ignoreFailure = true
+    }
+    if !failed && ![.stop, .ban, .standby, .fence, .restartContainer].contains(policy) { policy = .ignore }
     // A failed start is fatal (start-failure-is-fatal) through the INFINITY fail count the controller
     // records for it, as in Pacemaker: the scheduler reads the count, not the property.
     var count = s.failCounts.values.reduce(0) { Value.add($0, $1) }
@@ -183,12 +199,14 @@ extension Cluster {
       rscs[r].blocked = true
       notes.append("\(rscs[r].id) is blocked on \(nodes[n].name) until its failure is cleaned up")
     case .ban: addLocation(r, node: n, score: -Value.infinity)
+    case .restartContainer: requireLauncherStop(r, on: n)
     case .ignore, .demote, .restart, .stop: break
     }
     rscs[r].activeMonitors[n] = Set(s.activeMonitors)
     guard knownActive else { return }
     if let running = s.definition, let configured = rscs[r].definition, running != configured, !failed {
       rscs[r].definitionChanged = true
+      noteDeviceDefinitionChange(r, on: n)
       notes.append("\(rscs[r].id) on \(nodes[n].name): restart due to resource definition change")
     }
     if !rscs[r].activeNodes.contains(n) { rscs[r].activeNodes.append(n) }

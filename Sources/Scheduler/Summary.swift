@@ -15,7 +15,8 @@ extension Cluster {
           kind: kind, resource: action.rsc.map { rscs[$0].id },
           node: action.node.map { nodes[$0].name } ?? "",
           intervalMs: action.task == .notify ? 0 : action.interval,
-          fenceAction: action.task == .fence ? options.fenceAction : nil, notification: action.notification))
+          fenceAction: action.task == .fence ? options.fenceAction : action.task == .unfence ? "on" : nil,
+          notification: action.notification))
     }
     result.orderings = orderings(exported)
     result.summary = fenceLines() + assignmentOrder.flatMap { summaryLines($0) }
@@ -35,7 +36,7 @@ extension Cluster {
     case .demote: .demote
     case .monitor: a.interval == 0 ? .probe : .monitor
     case .cancel: .cancel
-    case .fence: .fence
+    case .fence, .unfence: .fence
     case .clearFailcount: .clearFailure
     case .notify: .notify
     case .running, .stopped, .promoted, .demoted, .cloneOneOrMore: nil
@@ -69,14 +70,25 @@ extension Cluster {
     return result.sorted { ($0.before, $0.after) < ($1.before, $1.after) }
   }
 
-  /// Pacemaker lists node actions newest first; nodes were marked unclean in `fenceOrder`.
+  /// Pacemaker lists node actions newest first. A fence for a reason found while unpacking the
+  /// state was created then (in `fenceOrder`), before any other action; one of an unclean node
+  /// without such a reason ("node is unclean": never seen, startup fencing) only when fencing is
+  /// scheduled, after every other action; unfencing when a probe, start or device change needed it.
   private func fenceLines() -> [String] {
-    fenceOrder.reversed().compactMap { n in
+    var lines: [(created: Int, text: String)] = []
+    for (position, n) in fenceOrder.enumerated() {
       guard let a = actionIndex[ActionKey(rsc: nil, task: .fence, node: n, interval: 0)], inGraph(a) else {
-        return nil
+        continue
       }
-      return "Fence (\(options.fenceAction)) \(nodes[n].name) '\(actions[a].reason ?? "node is unclean")'"
+      let reason = actions[a].reason ?? "node is unclean"
+      let created = reason == "node is unclean" ? actions.count + position : position - fenceOrder.count
+      lines.append((created, "Fence (\(options.fenceAction)) \(nodes[n].name) '\(reason)'"))
     }
+    for (a, action) in actions.enumerated() where action.task == .unfence && inGraph(a) {
+      guard let n = action.node else { continue }
+      lines.append((a, "Fence (on) \(nodes[n].name) '\(action.reason ?? "unfencing")'"))
+    }
+    return lines.sorted { $0.created > $1.created }.map(\.text)
   }
 
   private func blockedNotes() -> [String] {
@@ -99,6 +111,8 @@ extension Cluster {
     let next = rsc.assigned
     var orig = rsc.origRole
     if !rsc.activeNodes.isEmpty && orig == .stopped { orig = .started }
+    // Pacemaker's promotion step turns a started promotable instance's current role into Unpromoted.
+    if orig == .started && rsc.promotable { orig = .unpromoted }
     guard rsc.managed, current != nil || next != nil, current != nil || !rsc.removed else { return [] }
     let line = { (change: String, from: Int?, to: Int?, action: Int?, source: Int?) in
       self.item(change, r, orig: orig, from: from, to: to, action: action, source: source ?? action)

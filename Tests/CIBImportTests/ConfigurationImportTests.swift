@@ -280,6 +280,31 @@ struct UnsupportedAndErrorTests {
     #expect(document.configuration.resources.map(\.id) == ["remote1"])
   }
 
+  @Test("resources inside containers are carried; inside a remote node they are reported")
+  func containers() throws {
+    let document = try CIBDocument.parse(
+      xml: CIBFixtures.cib(
+        resources: #"<primitive id="remote1" class="ocf" provider="pacemaker" type="remote"/>"#
+          + CIBFixtures.primitive("vm", meta: #"<nvpair id="vm-g" name="remote-node" value="guest1"/>"#)
+          + CIBFixtures.primitive("box")
+          + CIBFixtures.primitive("app", meta: #"<nvpair id="app-c" name="container" value="box"/>"#)
+          + CIBFixtures.primitive("on-remote", meta: #"<nvpair id="r-c" name="container" value="remote1"/>"#)
+          + CIBFixtures.primitive("in-guest", meta: #"<nvpair id="g-c" name="container" value="vm"/>"#),
+        status: CIBFixtures.nodeState(
+          id: "1", uname: "n1",
+          attributes: ##"<nvpair id="d" name="#digests-all" value="f:fence_scsi:abc,"/>"##)))
+    let reported = document.unsupported.map { "\($0.element) \($0.id ?? "-")" }
+    #expect(
+      reported == [
+        "primitive remote1", "primitive vm", "primitive in-guest", "primitive on-remote", "nvpair 1",
+      ])
+    guard case .primitive(let app) = document.configuration.resources[3] else {
+      Issue.record("app is a primitive")
+      return
+    }
+    #expect(app.meta["container"] == "box")
+  }
+
   @Test("utilization matters only with a placement strategy")
   func utilizationMattersOnlyWithAPlacementStrategy() throws {
     let resources = """

@@ -283,6 +283,10 @@ private let historyCases: [HistoryCase] = [
     ],
     role: .started, pending: "start"),
   HistoryCase(
+    name: "a pending start followed by a completed stop is not in flight: stopped",
+    ops: [F.op("r", "start", call: 12, rc: 1, status: -1), F.op("r", "stop", call: 21)],
+    role: .stopped),
+  HistoryCase(
     name: "promote then demote leaves the instance unpromoted",
     ops: [F.op("r", "start", call: 2), F.op("r", "promote", call: 3), F.op("r", "demote", call: 4)],
     role: .unpromoted),
@@ -302,6 +306,25 @@ private let historyCases: [HistoryCase] = [
     ],
     meta: #"<nvpair id="ft" name="failure-timeout" value="60s"/>"#, now: "1030", role: .started, failed: true,
     onFail: "restart", failedOperation: "start_0"),
+  HistoryCase(
+    name: "a failure of a resource inside a container restarts the container",
+    ops: [F.op("r", "start", call: 2), F.op("r", "monitor", interval: 10_000, call: 3, rc: 1)],
+    meta: #"<nvpair id="c" name="container" value="fencer"/>"#, role: .started, failed: true,
+    onFail: "restart-container", failedOperation: "monitor_10000", monitors: ["monitor_10000"]),
+  HistoryCase(
+    name: "a failed stop inside a container counts as done; the container restarts",
+    ops: [F.op("r", "start", call: 2), F.op("r", "stop", call: 3, rc: 1)],
+    meta: #"<nvpair id="c" name="container" value="fencer"/>"#, role: .stopped, onFail: "restart-container"),
+  HistoryCase(
+    name: "a container naming the resource itself is no container",
+    ops: [F.op("r", "start", call: 2), F.op("r", "stop", call: 3, rc: 1)],
+    meta: #"<nvpair id="c" name="container" value="r"/>"#, role: .started, failed: true, onFail: "fence",
+    failedOperation: "stop_0", stopFailed: true),
+  HistoryCase(
+    name: "a container naming no resource is no container",
+    ops: [F.op("r", "start", call: 2), F.op("r", "monitor", interval: 10_000, call: 3, rc: 1)],
+    meta: #"<nvpair id="c" name="container" value="nothing"/>"#, role: .started, failed: true,
+    onFail: "restart", failedOperation: "monitor_10000", monitors: ["monitor_10000"]),
   HistoryCase(
     name: "irrelevant operations do not change the role",
     ops: [F.op("r", "monitor", call: 1, rc: 7, expected: 7), F.op("r", "notify", call: 2)], role: .stopped),

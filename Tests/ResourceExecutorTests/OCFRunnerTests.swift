@@ -44,6 +44,20 @@ struct OCFRunnerTests {
     #expect(!FileManager.default.fileExists(atPath: sandbox.path("pwned")))
   }
 
+  @Test("an anonymous clone instance is known to its agent by the resource's id, a unique one by its own")
+  func cloneInstanceName() throws {
+    let sandbox = try AgentSandbox()
+    let instance = { (meta: [String: String]) throws -> String? in
+      let request = OperationRequest(
+        resource: "web:2", agent: AgentSpec(standard: .ocf, provider: "test", type: "x"), action: "start",
+        meta: meta)
+      return try sandbox.runner().environment(for: request)["OCF_RESOURCE_INSTANCE"]
+    }
+    #expect(try instance(["clone": "2", "globally-unique": "false"]) == "web")
+    #expect(try instance(["clone": "2", "globally-unique": "true"]) == "web:2")
+    #expect(try instance(["clone": "2", "globally-unique": "yes"]) == "web:2")
+  }
+
   @Test("an unset timeout is Pacemaker's default of 20 s, not zero")
   func defaultTimeout() throws {
     let sandbox = try AgentSandbox()

@@ -272,3 +272,63 @@ struct ControllerTests {
     #expect(c.state.resources["web"]?.keys.sorted() == ["n2"])
   }
 }
+
+@Suite struct UniqueCloneRecordTests {
+  static let running = ResourceNodeState(role: .started, activeMonitors: ["monitor_10000"])
+
+  static func ocf(_ id: String = "web") -> Primitive {
+    Primitive(id: id, agent: AgentSpec(standard: .ocf, provider: "pacemaker", type: "Dummy"))
+  }
+
+  static func controller(unique: Bool) -> ControllerInstance {
+    var config = ResourceConfiguration()
+    config.resources = [
+      .clone(
+        Clone(
+          id: "web-clone", meta: ["globally-unique": unique ? "yes" : "false"], child: .primitive(ocf())))
+    ]
+    var c = ControllerInstance(
+      settings: ControllerSettings(localNode: "n1", nodeIds: ["n1": 1, "n2": 2]), config: config)
+    c.state.resources["web"] = ["n1": Self.running]
+    return c
+  }
+
+  /// An action of an anonymous instance takes over the bare id's record on its node; one of a unique
+  /// clone's instance leaves it alone (another agent instance).
+  @Test(arguments: [false, true])
+  func instanceActionAndTheBareRecord(unique: Bool) {
+    var c = Self.controller(unique: unique)
+    c.adoptAliases("web:0", node: "n1")
+    let owner = unique ? "web" : "web:0"
+    #expect(c.state.resources[owner]?["n1"] == Self.running)
+    #expect(c.state.resources[unique ? "web:0" : "web"] == nil)
+  }
+
+  @Test("globally-unique accepts Pacemaker's true spellings")
+  func uniqueSpellings() {
+    let clone = { (value: String) in
+      Clone(id: "c", meta: ["globally-unique": value], child: .primitive(Self.ocf())).isGloballyUnique()
+    }
+    #expect(["true", "yes", "on", "1", "y", "TRUE"].allSatisfy(clone))
+    #expect(!["false", "no", "0", ""].contains(where: clone))
+  }
+
+  @Test("clone-node-max above 1 makes a clone unique unless globally-unique says otherwise")
+  func uniqueByCloneNodeMax() {
+    let clone = { (meta: [String: String]) in
+      Clone(id: "c", meta: meta, child: .primitive(Self.ocf())).isGloballyUnique()
+    }
+    #expect(clone(["clone-node-max": "2"]))
+    #expect(!clone(["clone-node-max": "1"]))
+    #expect(!clone(["clone-node-max": "2", "globally-unique": "false"]))
+    #expect(
+      Clone(id: "c", child: .primitive(Self.ocf())).isGloballyUnique(resourceDefaults: [
+        "globally-unique": "true"
+      ]))
+  }
+
+  @Test("a clone of systemd, service or lsb resources is never unique: one unit per node")
+  func systemdClonesAreAnonymous() {
+    #expect(!Clone(id: "c", meta: ["globally-unique": "true"], child: .primitive(web())).isGloballyUnique())
+  }
+}

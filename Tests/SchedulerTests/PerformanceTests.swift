@@ -2,7 +2,8 @@ import ResourceModel
 import Scheduler
 import Testing
 
-/// Informal timing: a large cluster must schedule well under a second, even in a debug build.
+/// A large cluster schedules completely and deterministically. Its timings are benchmarks
+/// (`scheduler-bench`, `scheduler-differential --bench`, docs/benchmarks.md), not asserted here.
 @Suite struct PerformanceTests {
   static func large(probed: Bool) -> (ResourceConfiguration, ClusterState) {
     let nodes = (1...16).map { "node\($0)" }
@@ -36,12 +37,9 @@ import Testing
   }
 
   @Test(arguments: [true, false])
-  func thousandPrimitivesOnSixteenNodesScheduleInUnderASecond(probed: Bool) {
+  func thousandPrimitivesOnSixteenNodesAreAllPlaced(probed: Bool) {
     let (config, state) = Self.large(probed: probed)
-    var transition = Transition()
-    let elapsed = ContinuousClock().measure { transition = Scheduler.schedule(config, state) }
-    // A guard against runaway complexity; the timings themselves are in scheduler-bench.
-    #expect(elapsed < .seconds(10), "took \(elapsed)")
+    let transition = Scheduler.schedule(config, state)
     #expect(transition.summary.count >= 500)
   }
 

@@ -5,7 +5,7 @@ import Testing
 /// One scheduling scenario: a cluster, and the exact transition expected from it.
 ///
 /// Actions are written `kind resource node [interval]` ("start web n1", "monitor web n1 10000",
-/// "probe web n2", "fence n1", "cancel web n1 10000"); every expected action must be scheduled and
+/// "probe web n2", "fence n1", "unfence n1", "cancel web n1 10000"); every expected action must be scheduled and
 /// nothing else. Orderings are pairs that must be ordered (directly or through other actions).
 /// The summary is compared line by line, in order.
 struct Scenario: Sendable, CustomTestStringConvertible {
@@ -202,7 +202,7 @@ func failed(
 extension ScheduledAction {
   var text: String {
     switch kind {
-    case .fence: "fence \(node)"
+    case .fence: fenceAction == "on" ? "unfence \(node)" : "fence \(node)"
     case .monitor, .cancel: "\(kind.rawValue) \(resource ?? "") \(node) \(intervalMs)"
     default: "\(kind.rawValue) \(resource ?? "") \(node)"
     }
