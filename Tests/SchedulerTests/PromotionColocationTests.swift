@@ -81,6 +81,24 @@ struct PromotionColocationTests {
       ]),
   ]
 
+  /// A globally unique promotable clone with both instances on n1, each with its own promotion score.
+  static let twoOnOneNode: TestCluster = {
+    let spec = primitiveSpec(
+      "u", monitor: nil, ops: [monitorOp(10, role: "Promoted"), monitorOp(11, role: "Unpromoted")])
+    let meta = ["globally-unique": "true", "clone-max": "2", "clone-node-max": "2"]
+    return TestCluster(
+      "n1", resources: [.clone(Clone(id: "u-clone", meta: meta, promotable: true, child: .primitive(spec)))]
+    )
+    .state("u:0", on: "n1", ResourceNodeState(role: .stopped))
+    .state("u:1", on: "n1", ResourceNodeState(role: .stopped))
+    .node("n1", ["master-u:0": "5", "master-u:1": "10"])
+  }()
+
+  @Test func onEqualNodeScoresTheInstanceWithTheHigherOwnPriorityIsPromoted() {
+    let t = Scheduler.schedule(Self.twoOnOneNode.configuration, Self.twoOnOneNode.clusterState)
+    #expect(t.summary == ["Start u:0 ( n1 )", "Promote u:1 ( Stopped -> Promoted n1 )"])
+  }
+
   /// Two sites of two nodes (site=a: n1, n2; site=b: n3, n4). prim-clone is promoted on n1; dep-clone
   /// (promoted-max=2) is promoted on n3 and must be promoted on the nodes of prim's promoted site.
   static func siteClusters() -> TestCluster {
