@@ -5,6 +5,8 @@ import ResourceModel
 enum Task: String {
   case start, stop, promote, demote, monitor, cancel, fence, notify
   case clearFailcount = "clear_failcount"
+  /// `reload-agent`: new parameters passed to the running agent.
+  case reload = "reload-agent"
   case running, stopped, promoted, demoted
 
   init?(configured text: String) {
@@ -420,7 +422,7 @@ extension Cluster {
         if rsc.stopIfFailed { needStop = true } else if rsc.nextRole == .promoted { needPromote = true }
       } else if rsc.blocked {
         needStop = true
-      } else if rsc.definitionChanged && rsc.managed {
+      } else if (rsc.definitionChanged || rsc.stopRequired) && rsc.managed {
         needStop = true
       } else if rsc.origRole > .started, current != nil, let a = rsc.assigned {
         if !actions[action(r, .start, a, optional: true)].optional { needStop = true }
@@ -480,7 +482,8 @@ extension Cluster {
       let opRole = Role(parsing: op.role) ?? .unknown
       if let start, let n = rsc.assigned, opRole != .stopped {
         let alreadyActive = rsc.activeMonitors[n]?.contains(key) ?? false
-        let optional = actions[start].optional && alreadyActive
+        let rescheduled = rsc.rescheduledOperations[n]?.contains(key) ?? false
+        let optional = actions[start].optional && alreadyActive && !rescheduled
         let roleMatch = opRole == .unknown ? rsc.nextRole != .promoted : rsc.nextRole == opRole
         if !roleMatch {
           if optional { action(r, .cancel, n, interval: op.intervalMs, optional: false) }

@@ -51,6 +51,13 @@ struct Options {
   /// `default`, `utilization`, `minimal` or `balanced`; utilization itself is not modeled.
   var placementStrategy = "default"
   var health = (red: -Value.infinity, yellow: 0, green: 0, base: 0)
+  /// `cancel-removed-actions` (deprecated, default true): a recurring operation that is no longer
+  /// configured is cancelled where it runs.
+  var cancelRemovedActions = true
+  /// `shutdown-lock`: a resource stopped by a clean shutdown of its node may start only there again.
+  var shutdownLock = false
+  /// `shutdown-lock-limit` in seconds (0: locks do not expire).
+  var shutdownLockLimit: Int64 = 0
 
   init(_ p: [String: String]) {
     symmetric = Value.bool(p["symmetric-cluster"], default: true)
@@ -74,6 +81,9 @@ struct Options {
     haveWatchdog = Value.bool(p["have-watchdog"], default: false)
     healthStrategy = p["node-health-strategy"]?.lowercased() ?? "none"
     placementStrategy = p["placement-strategy"]?.lowercased() ?? "default"
+    cancelRemovedActions = Value.bool(p["cancel-removed-actions"], default: true)
+    shutdownLock = Value.bool(p["shutdown-lock"], default: false)
+    shutdownLockLimit = shutdownLock ? Value.seconds(p["shutdown-lock-limit"]) : 0
     switch healthStrategy {
     case "migrate-on-red": health = (-Value.infinity, 0, 0, 0)
     case "only-green": health = (-Value.infinity, -Value.infinity, 0, 0)
@@ -174,6 +184,19 @@ struct Rsc {
   var definition: String?
   /// Runs with an older definition than the configured one: restart it where it runs.
   var definitionChanged = false
+  /// What a CIB's operation digests say changed, per node where the resource is active.
+  var definitionChanges: [Int: DefinitionChange] = [:]
+  /// A stop is required where it runs (its agent changed, or a reload cannot wait for a pending
+  /// start): it restarts, with no reason given.
+  var stopRequired = false
+  /// Nodes where only reloadable parameters changed: reloaded in place unless a stop or demote of
+  /// the resource becomes required (Pacemaker's reload flag).
+  var reloadNodes: [Int] = []
+  /// Recurring operations (`monitor_10000`) to issue again per node: their definition changed.
+  var rescheduledOperations: [Int: Set<String>] = [:]
+  /// The node a clean shutdown locked the resource to (`shutdown-lock`), and since when.
+  var lockNode: Int?
+  var lockTime: Int64 = 0
 
   var activeNodes: [Int] = []
   /// Anonymous clone instances: the id the state records this instance under, per node where it is

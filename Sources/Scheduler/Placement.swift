@@ -8,6 +8,7 @@ extension Cluster {
 
   mutating func applyNodeCriteria() {
     applyHealth()
+    applyShutdownLocks()
     for location in config.constraints.locations { applyLocationConstraint(location) }
     for r in primitives { applyStickiness(r) }
     for n in nodes.indices {
@@ -162,6 +163,8 @@ extension Cluster {
     guard rsc.migrationThreshold > 0, !rsc.ignoreFailure, let count = rsc.failCounts[n], count > 0 else {
       return false
     }
+    // A fail count about to be cleared does not force the resource away.
+    if clearFailures.contains(where: { $0.rsc == r && $0.node == n }) { return false }
     return count >= rsc.migrationThreshold
   }
 

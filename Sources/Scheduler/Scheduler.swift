@@ -21,6 +21,7 @@ public enum Scheduler {
     cluster.applyNodeCriteria()
     cluster.buildColocations()
     cluster.createOrderings()
+    cluster.applyDefinitionChanges()
     cluster.scheduleMaintenanceCancels()
     cluster.assignAll()
     cluster.scheduleProbes()
@@ -28,6 +29,7 @@ public enum Scheduler {
     cluster.scheduleFencing()
     cluster.orderOrphanInstanceStops()
     cluster.applyOrderings()
+    cluster.resolveReloads()
     return cluster.transition()
   }
 }

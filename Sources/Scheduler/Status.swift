@@ -8,9 +8,9 @@ extension Cluster {
     let (states, historyIds) = instanceStates(state)
     for (r, ids) in historyIds { rscs[r].historyIds = ids }
     for n in statusOrder {
-      // Without fencing, the history of a node that is not up is never read: its resources are
-      // treated as stopped and recovered elsewhere at once.
-      if !options.fencingEnabled && !nodes[n].online { continue }
+      // Without fencing (or shutdown locks), the history of a node that is not up is never read: its
+      // resources are treated as stopped and recovered elsewhere at once.
+      if !options.fencingEnabled && !options.shutdownLock && !nodes[n].online { continue }
       for r in primitives {
         if let s = states[r]?[n] { unpack(r, n, s) }
       }
@@ -112,6 +112,20 @@ extension Cluster {
 
   private mutating func unpack(_ r: Int, _ n: Int, _ s: ResourceNodeState) {
     let banTarget = isAnonymousCloneInstance(r) ? top(r) : r
+    if options.shutdownLock, let lock = s.shutdownLock, lock != 0 {
+      if options.shutdownLockLimit > 0 && now > lock + options.shutdownLockLimit {
+        notes.append("\(rscs[r].id): shutdown lock on \(nodes[n].name) expired")
+      } else {
+        rscs[r].lockNode = n
+        rscs[r].lockTime = lock
+      }
+    }
+    // A failure recorded with parameters that changed since: its fail count is cleared.
+    if s.definitionChange?.failureParametersChanged == true
+      && !clearFailures.contains(where: { $0 == (r, n) })
+    {
+      clearFailures.append((r, n))
+    }
     if s.fatalError { addLocation(banTarget, node: nil, score: -Value.infinity) }
     if s.hardError { addLocation(banTarget, node: n, score: -Value.infinity) }
 
@@ -183,6 +197,9 @@ extension Cluster {
     }
     rscs[r].activeMonitors[n] = Set(s.activeMonitors)
     guard knownActive else { return }
+    if let change = s.definitionChange, change.affectsActiveResource, !rscs[r].removed {
+      rscs[r].definitionChanges[n] = change
+    }
     if let running = s.definition, let configured = rscs[r].definition, running != configured, !failed {
       rscs[r].definitionChanged = true
       notes.append("\(rscs[r].id) on \(nodes[n].name): restart due to resource definition change")

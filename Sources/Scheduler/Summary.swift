@@ -37,6 +37,7 @@ extension Cluster {
     case .cancel: .cancel
     case .fence: .fence
     case .clearFailcount: .clearFailure
+    case .reload: .reload
     case .notify: .notify
     case .running, .stopped, .promoted, .demoted: nil
     }
@@ -112,8 +113,10 @@ extension Cluster {
     let demote = actionOn(r, .demote, next)
     let required = { (a: Int?) in a.map { !self.actions[$0].optional } ?? false }
 
+    let reloading = !rsc.reloadNodes.isEmpty
     if orig == rsc.nextRole {
       guard next != nil else { return [] }
+      if reloading { return [line("Reload", current, next, start, nil)] }
       guard let start, !actions[start].optional else {
         return required(demote) && required(promote)
           ? [line("Re-promote", current, next, promote, demote)] : []
@@ -135,6 +138,7 @@ extension Cluster {
     }
     if stop != nil && rsc.failed && rsc.stopIfFailed { return [line("Recover", current, next, stop, start)] }
     if moving { return [line("Move", current, next, stop, nil)] }
+    if reloading { return [line("Reload", current, next, start, nil)] }
     if required(stop) { return [line("Restart", current, next, start, nil)] }
     if orig == .promoted { return [line("Demote", current, next, demote, nil)] }
     if rsc.nextRole == .promoted { return [line("Promote", current, next, promote, nil)] }
