@@ -171,6 +171,10 @@ extension Cluster {
     let needs = [.start, .promote].contains(actions[a].task) ? rscs[r].requires : .nothing
     guard needs != .nothing else {
       actions[a].runnable = true
+      // Pacemaker resets the reason of a start or promote that needs nothing each time it is touched.
+      if rscs[r].requires == .nothing && [.start, .promote].contains(actions[a].task) {
+        actions[a].reason = nil
+      }
       return
     }
     var policy = quorate ? .ignore : options.noQuorumPolicy

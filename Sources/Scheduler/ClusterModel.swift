@@ -441,7 +441,10 @@ struct Cluster {
     case "nothing": rscs[r].requires = .nothing
     case "quorum": rscs[r].requires = .quorum
     case "fencing", "unfencing": rscs[r].requires = options.fencingEnabled ? .fencing : .quorum
-    default: rscs[r].requires = fencing ? .fencing : .quorum
+    default:
+      // Without fencing and with no-quorum-policy=ignore nothing is needed (fence devices need quorum).
+      let nothing = !rscs[r].isFenceDevice && !options.fencingEnabled && options.noQuorumPolicy == .ignore
+      rscs[r].requires = fencing ? .fencing : nothing ? .nothing : .quorum
     }
     rscs[r].managed = Value.bool(meta["is-managed"], default: true)
     if Value.bool(meta["maintenance"], default: false) || options.maintenanceMode {

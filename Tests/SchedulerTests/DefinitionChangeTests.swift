@@ -22,6 +22,11 @@ struct DefinitionChangeTests {
       orderings: [("stop web n1", "start web n1")],
       summary: ["Restart web ( n1 ) due to resource definition change"]),
     Scenario(
+      "a start that needs nothing (no fencing, no-quorum-policy=ignore) keeps no reason, as in Pacemaker",
+      changed(DefinitionChange(restart: true)).property("no-quorum-policy", "ignore"),
+      actions: ["stop web n1", "start web n1", "monitor web n1 10000"],
+      summary: ["Restart web ( n1 )"]),
+    Scenario(
       "changed reloadable parameters reload the agent in place",
       changed(DefinitionChange(reload: true)),
       actions: ["reload-agent web n1"],
