@@ -74,6 +74,14 @@ public struct CIBDocument: Sendable, Equatable {
           affectsScheduling: false))
       config.properties[name] = nil
     }
+    if PacemakerValues.bool(config.properties["shutdown-lock"]) == true {
+      unsupported.append(
+        UnsupportedItem(
+          element: "nvpair", id: "shutdown-lock",
+          reason:
+            "swpacemakerd does not keep shutdown locks once a node has left: the resources of a node shutting "
+            + "down stop there, then start elsewhere when it has left (swpcs simulate honours the locks)"))
+    }
     return (config, unsupported)
   }
 
