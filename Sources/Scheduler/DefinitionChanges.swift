@@ -31,9 +31,7 @@ extension Cluster {
         let changed =
           change.restart || change.reload
           || (recurringChecked && !(change.rescheduled.isEmpty && change.removed.isEmpty))
-        if changed && (rscs[r].failCounts[n] ?? 0) != 0 && !clearFailures.contains(where: { $0 == (r, n) }) {
-          clearFailures.append((r, n))
-        }
+        if changed && (rscs[r].failCounts[n] ?? 0) != 0 { clearFailCount(r, n) }
       }
     }
   }

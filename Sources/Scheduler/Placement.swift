@@ -164,7 +164,7 @@ extension Cluster {
       return false
     }
     // A fail count about to be cleared does not force the resource away.
-    if clearFailures.contains(where: { $0.rsc == r && $0.node == n }) { return false }
+    if failCountCleared(r, n) { return false }
     return count >= rsc.migrationThreshold
   }
 

@@ -121,11 +121,7 @@ extension Cluster {
       }
     }
     // A failure recorded with parameters that changed since: its fail count is cleared.
-    if s.definitionChange?.failureParametersChanged == true
-      && !clearFailures.contains(where: { $0 == (r, n) })
-    {
-      clearFailures.append((r, n))
-    }
+    if s.definitionChange?.failureParametersChanged == true { clearFailCount(r, n) }
     if s.fatalError { addLocation(banTarget, node: nil, score: -Value.infinity) }
     if s.hardError { addLocation(banTarget, node: n, score: -Value.infinity) }
 
@@ -152,7 +148,7 @@ extension Cluster {
     if timeout > 0, let last = s.lastFailure, now > last + timeout, policy != .block,
       !s.hardError, !s.fatalError
     {
-      if count > 0 && nodes[n].online { clearFailures.append((r, n)) }
+      if count > 0 && nodes[n].online { clearFailCount(r, n) }
       count = 0
       if !s.stopFailed {
         if failed && (op.name == "start" || (op.name == "monitor" && op.intervalMs == 0)) { role = .stopped }
@@ -236,6 +232,23 @@ extension Cluster {
         }
       case .stopStart, .stopUnexpected: break
       }
+    }
+  }
+
+  /// Schedules clearing a resource's fail count on a node, once: the instances of an anonymous clone
+  /// share one fail count per node (each learns the clone's state where none is active), and
+  /// Pacemaker clears it for the instance whose history it is.
+  mutating func clearFailCount(_ r: Int, _ n: Int) {
+    if !failCountCleared(r, n) { clearFailures.append((r, n)) }
+  }
+
+  /// A clear of the fail count of `r` (or of an instance sharing it) on node `n` is scheduled.
+  func failCountCleared(_ r: Int, _ n: Int) -> Bool {
+    let shared =
+      isAnonymousCloneInstance(r) && !Value.bool(rscs[top(r)].meta["globally-unique"], default: false)
+    let base = InstanceAlias.base(rscs[r].id)
+    return clearFailures.contains { clear in
+      clear.node == n && (clear.rsc == r || (shared && InstanceAlias.base(rscs[clear.rsc].id) == base))
     }
   }
 

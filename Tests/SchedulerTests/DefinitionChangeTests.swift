@@ -96,6 +96,20 @@ struct DefinitionChangeTests {
       ).with { $0.defaults["migration-threshold"] = "1" }.location("web", "n2", 100),
       actions: ["clear-failure web n2", "stop web n1", "start web n2", "monitor web n2 10000"],
       summary: ["Move web ( n1 -> n2 )"]),
+    Scenario(
+      "an anonymous clone's failure recorded with other parameters is cleared once per node",
+      TestCluster(
+        "n1", "n2", "n3", resources: [.clone(Clone(id: "web-clone", child: .primitive(primitiveSpec("web"))))]
+      )
+      .with { $0.unknown = ["web"] }.run("web:0", on: "n1", monitors: ["monitor_10000"])
+      .run("web:1", on: "n2", monitors: ["monitor_10000"])
+      .state(
+        "web:2", on: "n3",
+        ResourceNodeState(
+          role: .stopped, failCounts: ["monitor_0": 1],
+          definitionChange: DefinitionChange(failureParametersChanged: true))
+      ).location("web-clone", "n3", -.infinity),
+      actions: ["clear-failure web:0 n3"], summary: []),
   ]
 
   @Test(arguments: changes) func definitionChange(_ s: Scenario) { check(s) }
