@@ -207,6 +207,9 @@ struct Rsc {
   var probed: Set<Int> = []
   var activeMonitors: [Int: Set<String>] = [:]
   var failCounts: [Int: Int] = [:]
+  /// The fail counts the state records per node (after failure-timeout), without the INFINITY a
+  /// failed start stands for when the state has none.
+  var recordedFailCounts: [Int: Int] = [:]
 
   /// Node scores; nil where the node is not in the resource's allowed table (asymmetric clusters).
   var allowed: [Int?]

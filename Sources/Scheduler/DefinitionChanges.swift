@@ -31,7 +31,7 @@ extension Cluster {
         let changed =
           change.restart || change.reload
           || (recurringChecked && !(change.rescheduled.isEmpty && change.removed.isEmpty))
-        if changed && (rscs[r].failCounts[n] ?? 0) != 0 { clearFailCount(r, n) }
+        if changed && (rscs[r].recordedFailCounts[n] ?? 0) != 0 { clearFailCount(r, n) }
       }
     }
   }

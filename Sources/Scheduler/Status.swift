@@ -157,6 +157,8 @@ extension Cluster {
       }
     }
     rscs[r].failCounts[n] = count
+    // The fail count as recorded (a failed start counts as INFINITY above only when no count is).
+    rscs[r].recordedFailCounts[n] = count == 0 ? 0 : s.failCounts.values.reduce(0) { Value.add($0, $1) }
     if role != .unknown || failed { rscs[r].probed.insert(n) }
 
     if failed && policy == .ignore {
