@@ -486,7 +486,7 @@ extension Cluster {
       let opRole = Role(parsing: op.role) ?? .unknown
       if let start, let n = rsc.assigned, opRole != .stopped {
         let alreadyActive = rsc.activeMonitors[n]?.contains(key) ?? false
-        let rescheduled = rsc.rescheduledOperations[n]?.contains(key) ?? false
+        let rescheduled = rescheduledOperations[r]?[n]?.contains(key) ?? false
         let optional = actions[start].optional && alreadyActive && !rescheduled
         let roleMatch = opRole == .unknown ? rsc.nextRole != .promoted : rsc.nextRole == opRole
         if !roleMatch {

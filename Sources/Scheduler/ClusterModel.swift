@@ -184,16 +184,9 @@ struct Rsc {
   var definition: String?
   /// Runs with an older definition than the configured one: restart it where it runs.
   var definitionChanged = false
-  /// What a CIB's operation digests say changed, per node where the resource is active.
-  var definitionChanges: [Int: DefinitionChange] = [:]
   /// A stop is required where it runs (its agent changed, or a reload cannot wait for a pending
   /// start): it restarts, with no reason given.
   var stopRequired = false
-  /// Nodes where only reloadable parameters changed: reloaded in place unless a stop or demote of
-  /// the resource becomes required (Pacemaker's reload flag).
-  var reloadNodes: [Int] = []
-  /// Recurring operations (`monitor_10000`) to issue again per node: their definition changed.
-  var rescheduledOperations: [Int: Set<String>] = [:]
   /// The node a clean shutdown locked the resource to (`shutdown-lock`), and since when.
   var lockNode: Int?
   var lockTime: Int64 = 0
@@ -207,9 +200,6 @@ struct Rsc {
   var probed: Set<Int> = []
   var activeMonitors: [Int: Set<String>] = [:]
   var failCounts: [Int: Int] = [:]
-  /// The fail counts the state records per node (after failure-timeout), without the INFINITY a
-  /// failed start stands for when the state has none.
-  var recordedFailCounts: [Int: Int] = [:]
 
   /// Node scores; nil where the node is not in the resource's allowed table (asymmetric clusters).
   var allowed: [Int?]
@@ -261,6 +251,15 @@ struct Cluster {
   var notes: [String] = []
   /// Expired fail counts to clear, as (resource, node).
   var clearFailures: [(rsc: Int, node: Int)] = []
+  /// What a CIB's operation digests say changed, per primitive and node where it is active, with the
+  /// fail count the state records there (kept out of `Rsc`, which is copied often, as are the next two).
+  var definitionChanges: [Int: [Int: (change: DefinitionChange, recordedFailCount: Int)]] = [:]
+  /// Per primitive, the nodes where only reloadable parameters changed: reloaded in place unless a
+  /// stop or demote of the resource becomes required (Pacemaker's reload flag).
+  var reloads: [Int: [Int]] = [:]
+  /// Per primitive and node, recurring operations (`monitor_10000`) to issue again: their
+  /// definition changed.
+  var rescheduledOperations: [Int: [Int: Set<String>]] = [:]
 
   var actions: [Action] = []
   var actionIndex: [ActionKey: Int] = [:]

@@ -9,8 +9,8 @@ extension Cluster {
   /// history's digests say changed. Runs after unpacking and before placement, as in Pacemaker.
   mutating func applyDefinitionChanges() {
     for n in nodes.indices where nodes[n].maintenance || nodes[n].available {
-      for r in primitives where !rscs[r].removed && rscs[r].activeNodes.contains(n) {
-        guard let change = rscs[r].definitionChanges[n] else { continue }
+      for r in definitionChanges.keys.sorted() where !rscs[r].removed && rscs[r].activeNodes.contains(n) {
+        guard let (change, recordedFailCount) = definitionChanges[r]?[n] else { continue }
         if change.agentChanged {
           rscs[r].stopRequired = true
           rscs[r].startPending = true
@@ -22,7 +22,7 @@ extension Cluster {
         if change.reload { scheduleReload(r, n) }
         let recurringChecked = !rscs[r].inMaintenance && !nodes[n].maintenance
         if recurringChecked {
-          rscs[r].rescheduledOperations[n, default: []].formUnion(change.rescheduled)
+          rescheduledOperations[r, default: [:]][n, default: []].formUnion(change.rescheduled)
           for key in change.removed where options.cancelRemovedActions {
             let (_, interval) = Value.operationKey(key)
             action(r, .cancel, n, interval: interval, optional: false)
@@ -31,7 +31,7 @@ extension Cluster {
         let changed =
           change.restart || change.reload
           || (recurringChecked && !(change.rescheduled.isEmpty && change.removed.isEmpty))
-        if changed && (rscs[r].recordedFailCounts[n] ?? 0) != 0 { clearFailCount(r, n) }
+        if changed && recordedFailCount != 0 { clearFailCount(r, n) }
       }
     }
   }
@@ -42,23 +42,23 @@ extension Cluster {
     guard rscs[r].managed, !rscs[r].failed else { return }
     if rscs[r].startPending {
       rscs[r].stopRequired = true
-    } else if !rscs[r].reloadNodes.contains(n) {
-      rscs[r].reloadNodes.append(n)
+    } else if !(reloads[r]?.contains(n) ?? false) {
+      reloads[r, default: []].append(n)
     }
   }
 
   /// After the orderings are applied: a reload is dropped when a stop or demote of its resource
   /// became required (the resource restarts instead); otherwise it is an action of the transition.
   mutating func resolveReloads() {
-    for r in primitives where !rscs[r].reloadNodes.isEmpty {
+    for r in primitives where reloads[r] != nil {
       let restarting = actionsByRsc[r].contains { a in
         (actions[a].task == .stop || actions[a].task == .demote) && !actions[a].optional
       }
       if restarting {
-        rscs[r].reloadNodes = []
+        reloads[r] = nil
         continue
       }
-      for n in rscs[r].reloadNodes {
+      for n in reloads[r] ?? [] {
         let reload = action(r, .reload, n, optional: false)
         actions[reload].reason = "resource definition change"
       }

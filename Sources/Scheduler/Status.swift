@@ -157,8 +157,6 @@ extension Cluster {
       }
     }
     rscs[r].failCounts[n] = count
-    // The fail count as recorded (a failed start counts as INFINITY above only when no count is).
-    rscs[r].recordedFailCounts[n] = count == 0 ? 0 : s.failCounts.values.reduce(0) { Value.add($0, $1) }
     if role != .unknown || failed { rscs[r].probed.insert(n) }
 
     if failed && policy == .ignore {
@@ -196,7 +194,9 @@ extension Cluster {
     rscs[r].activeMonitors[n] = Set(s.activeMonitors)
     guard knownActive else { return }
     if let change = s.definitionChange, change.affectsActiveResource, !rscs[r].removed {
-      rscs[r].definitionChanges[n] = change
+      // The fail count as recorded: a failed start stands for INFINITY above only when none is.
+      let recorded = rscs[r].failCounts[n] == 0 ? 0 : s.failCounts.values.reduce(0) { Value.add($0, $1) }
+      definitionChanges[r, default: [:]][n] = (change, recorded)
     }
     if let running = s.definition, let configured = rscs[r].definition, running != configured, !failed {
       rscs[r].definitionChanged = true

@@ -113,7 +113,7 @@ extension Cluster {
     let demote = actionOn(r, .demote, next)
     let required = { (a: Int?) in a.map { !self.actions[$0].optional } ?? false }
 
-    let reloading = !rsc.reloadNodes.isEmpty
+    let reloading = reloads[r] != nil
     if orig == rsc.nextRole {
       guard next != nil else { return [] }
       if reloading { return [line("Reload", current, next, start, nil)] }
