@@ -38,7 +38,8 @@ struct DigestCalculator {
       }
       for child in element.children { index(child) }
     }
-    index(root)
+    // `id-ref`s point into the configuration; the status section (most of a CIB) is not indexed.
+    if let configuration = root.child("configuration") { index(configuration) }
     elementsByKey = byKey
     var found: [String: PrimitiveXML] = [:]
     func walk(_ element: XElement, _ ancestors: [XElement]) {
