@@ -38,7 +38,9 @@ let package = Package(
       dependencies: ["ClusterTypes", "Membership", .product(name: "Crypto", package: "swift-crypto")],
       swiftSettings: strict),
     // Pacemaker compatibility: CIB XML into the model; the scheduler regression runner.
-    .target(name: "CIBImport", dependencies: ["ResourceModel"], swiftSettings: strict),
+    .target(
+      name: "CIBImport", dependencies: ["ResourceModel", .product(name: "Crypto", package: "swift-crypto")],
+      swiftSettings: strict),
     .target(name: "Conformance", dependencies: ["CIBImport", "ResourceModel"], swiftSettings: strict),
     .executableTarget(
       name: "scheduler-conformance",

@@ -74,6 +74,14 @@ public struct CIBDocument: Sendable, Equatable {
           affectsScheduling: false))
       config.properties[name] = nil
     }
+    if PacemakerValues.bool(config.properties["shutdown-lock"]) == true {
+      unsupported.append(
+        UnsupportedItem(
+          element: "nvpair", id: "shutdown-lock",
+          reason:
+            "swpacemakerd does not keep shutdown locks once a node has left: the resources of a node shutting "
+            + "down stop there, then start elsewhere when it has left (swpcs simulate honours the locks)"))
+    }
     return (config, unsupported)
   }
 
@@ -105,13 +113,68 @@ public struct CIBDocument: Sendable, Equatable {
 
     var statusImporter = StatusImporter(
       configuration: config, resources: importer.index, status: status, now: now,
-      quorate: haveQuorum ?? false, dcUuid: root["dc-uuid"], noQuorumPanic: panic)
+      quorate: haveQuorum ?? false, dcUuid: root["dc-uuid"], noQuorumPanic: panic,
+      digests: DigestCalculator(cib: root))
     let state = statusImporter.run()
 
     return CIBDocument(
       configuration: config, state: state, unsupported: importer.unsupported + statusImporter.unsupported,
       dcUuid: root["dc-uuid"], haveQuorum: haveQuorum, validateWith: root["validate-with"],
       executionDate: executionDate, noQuorumPanic: panic)
+  }
+}
+
+extension CIBDocument {
+  /// One line per history entry of a configured primitive — `NODE HISTORY ENTRY: TEXT -> MD5
+  /// (recorded DIGEST)`, TEXT being the hashed text as a JSON string — to check the recomputed
+  /// operation digests against a CIB's recorded ones (`scheduler-conformance --dump-digests`).
+  public static func operationDigestLines(xml: String) throws(CIBImportError) -> [String] {
+    let root = try XElement.parse(xml)
+    let calculator = DigestCalculator(cib: root)
+    let configuration = root.child("configuration")
+    let blocks = NVPairBlocks(elementsByID: [:])
+    var ignored: [UnsupportedItem] = []
+    let properties = blocks.dictionary(
+      configuration?.child("crm_config")?.children("cluster_property_set") ?? [], unsupported: &ignored)
+    let configuredNodes = configuration?.child("nodes")?.children("node") ?? []
+    var lines: [String] = []
+    for state in root.child("status")?.children("node_state") ?? [] {
+      let uname = state["uname"] ?? ""
+      let node = configuredNodes.first { $0["uname"] == uname || $0.id == state.id }
+      var attributes = blocks.dictionary(node?.children("instance_attributes") ?? [], unsupported: &ignored)
+      attributes.merge(
+        blocks.dictionary(
+          state.child("transient_attributes")?.children("instance_attributes") ?? [], unsupported: &ignored)
+      ) { $1 }
+      attributes["#uname"] = uname
+      attributes["#id"] = node?.id ?? state.id
+      attributes["#kind"] = "cluster"
+      if let cluster = properties["cluster-name"] { attributes["#cluster-name"] = cluster }
+      if attributes["#site-name"] == nil, let site = attributes["site-name"] ?? properties["cluster-name"] {
+        attributes["#site-name"] = site
+      }
+      for history in state.child("lrm")?.child("lrm_resources")?.children("lrm_resource") ?? [] {
+        guard let id = history.id else { continue }
+        let base = StatusImporter.cloneInstance(id).map(\.0) ?? id
+        let primitive = calculator.agent(of: id) != nil ? id : base
+        for entry in history.children("lrm_rsc_op") {
+          if entry["op-digest"] == nil && entry["operation"] == "stop" { continue }
+          guard
+            let text = calculator.digestText(primitive: primitive, entry: entry, nodeAttributes: attributes)
+          else { continue }
+          let quoted = text.unicodeScalars.map { $0 == "\n" ? "\\n" : $0 == "\"" ? "\\\"" : String($0) }
+            .joined()
+          let digests = calculator.digests(
+            primitive: primitive, entry: entry, restartDigestRecorded: entry["op-restart-digest"] != nil,
+            nodeAttributes: attributes)
+          let others = "restart=\(digests?.restart ?? "None") secure=\(digests?.secure ?? "None")"
+          lines.append(
+            "\(uname) \(id) \(entry.id ?? ""): \"\(quoted)\" -> \(OperationDigest.md5Text(text)) "
+              + "(recorded \(entry["op-digest"] ?? "None")) \(others)")
+        }
+      }
+    }
+    return lines
   }
 }
 

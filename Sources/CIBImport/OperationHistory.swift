@@ -90,14 +90,40 @@ struct OperationRecord: Sendable {
     return 0
   }
 
+  /// Pacemaker's `calculate_active_ops` over a sorted history: the index of the last start (or of
+  /// what implies one: a promote or demote, else a successful monitor since the last stop) and of the
+  /// last successful stop; -1 when there is none.
+  static func activeRange(_ sorted: [OperationRecord]) -> (start: Int, stop: Int) {
+    var start = -1
+    var stop = -1
+    var impliedMonitorStart = -1
+    var impliedCloneStart = -1
+    for (i, record) in sorted.enumerated() {
+      if record.task == "stop" && record.status == 0 {
+        stop = i
+      } else if record.task == "start" || record.task == "migrate_from" {
+        start = i
+      } else if impliedMonitorStart <= stop && record.task == "monitor" {
+        if record.rc == 0 || record.rc == 8 { impliedMonitorStart = i }
+      } else if record.task == "promote" || record.task == "demote" {
+        impliedCloneStart = i
+      }
+    }
+    if start == -1 { start = impliedCloneStart != -1 ? impliedCloneStart : impliedMonitorStart }
+    return (start, stop)
+  }
+
   /// A stable sort by `compare` (the comparison is not a strict weak order, so this mirrors the
   /// merge of a stable sort rather than relying on `sort(by:)`).
-  static func sorted(_ records: [OperationRecord]) -> [OperationRecord] {
-    var result: [OperationRecord] = []
-    for record in records {
+  static func sorted(_ records: [OperationRecord]) -> [OperationRecord] { sorted(records, by: \.self) }
+
+  /// Values sorted by the records they carry, as `sorted(_:)`.
+  static func sorted<T>(_ values: [T], by record: (T) -> OperationRecord) -> [T] {
+    var result: [T] = []
+    for value in values {
       var position = result.count
-      while position > 0 && compare(result[position - 1], record) > 0 { position -= 1 }
-      result.insert(record, at: position)
+      while position > 0 && compare(record(result[position - 1]), record(value)) > 0 { position -= 1 }
+      result.insert(value, at: position)
     }
     return result
   }
@@ -183,6 +209,8 @@ struct HistoryInterpreter {
   private(set) var pending: String?
   private(set) var failedOperation: String?
   private(set) var activeMonitors: [String] = []
+  /// What the digest comparison needs to know of the replay (`DefinitionCheck`).
+  private(set) var digestReplay = DefinitionCheck.Replay()
 
   init(
     entry: ResourceIndex.Entry, index: ResourceIndex, operationDefaults: [String: String], node: NodeContext,
@@ -241,6 +269,11 @@ struct HistoryInterpreter {
     guard (-1...11).contains(record.status), record.status != 1, (0...255).contains(record.rc) else { return }
     var result = (rc: record.rc, status: record.status)
     let expired = isExpired(record)
+    if !expired && record.id.hasSuffix("_last_failure_0")
+      && (record.task == "start" || record.task == "monitor")
+    {
+      digestReplay.lastFailures.append(record.id)
+    }
     remap(record, &result, expired: expired)
     if expired && expiredResultIsIgnored(record, result) { return }
     if record.masksProbeFailure {
@@ -341,7 +374,10 @@ struct HistoryInterpreter {
     }
     if result.rc == record.expectedRC { return false }
     if record.intervalMs == 0 { return true }
-    return node.online && !node.unclean
+    guard node.online && !node.unclean else { return false }
+    // Pacemaker re-issues the monitor by making its restart digest differ.
+    digestReplay.rescheduledAfterExpiry.insert(record.id)
+    return true
   }
 
   private mutating func processPending(_ record: OperationRecord) {
@@ -536,22 +572,7 @@ struct HistoryInterpreter {
   /// `process_recurring`), as `name_interval` keys. None on an offline node.
   static func activeMonitors(_ sorted: [OperationRecord], nodeOnline: Bool) -> [String] {
     guard nodeOnline else { return [] }
-    var start = -1
-    var stop = -1
-    var impliedMonitorStart = -1
-    var impliedCloneStart = -1
-    for (i, record) in sorted.enumerated() {
-      if record.task == "stop" && record.status == 0 {
-        stop = i
-      } else if record.task == "start" || record.task == "migrate_from" {
-        start = i
-      } else if impliedMonitorStart <= stop && record.task == "monitor" {
-        if record.rc == 0 || record.rc == 8 { impliedMonitorStart = i }
-      } else if record.task == "promote" || record.task == "demote" {
-        impliedCloneStart = i
-      }
-    }
-    if start == -1 { start = impliedCloneStart != -1 ? impliedCloneStart : impliedMonitorStart }
+    let (start, stop) = OperationRecord.activeRange(sorted)
     var keys: [String] = []
     for (i, record) in sorted.enumerated() {
       if start < stop && i <= stop { continue }

@@ -12,6 +12,8 @@ struct StatusImporter {
   let dcUuid: String?
   let noQuorumPanic: Bool
   var unsupported: [UnsupportedItem] = []
+  /// Compares histories with the configuration (operation digests); nil: not compared.
+  private var definitionCheck: DefinitionCheck?
 
   /// What is known about one configured node while the status is unpacked.
   private struct NodeInfo {
@@ -55,8 +57,9 @@ struct StatusImporter {
 
   init(
     configuration: ResourceConfiguration, resources: ResourceIndex, status: XElement, now: Int64,
-    quorate: Bool, dcUuid: String?, noQuorumPanic: Bool
+    quorate: Bool, dcUuid: String?, noQuorumPanic: Bool, digests: DigestCalculator? = nil
   ) {
+    self.definitionCheck = digests.map(DefinitionCheck.init)
     self.configuration = configuration
     self.resources = resources
     self.status = status
@@ -312,18 +315,19 @@ struct StatusImporter {
       return
     }
     let entries = history.children("lrm_rsc_op")
-    let records = entries.compactMap(OperationRecord.init)
+    let parsed = entries.compactMap { element in
+      OperationRecord(element).map { DefinitionCheck.Entry(record: $0, element: element) }
+    }
+    let records = parsed.map(\.record)
     if records.count != entries.count {
       unsupported.append(
         UnsupportedItem(
           element: "lrm_rsc_op", id: historyID,
           reason: "history entries without id, operation, op-status or rc-code ignored (as Pacemaker does)"))
     }
-    guard !entries.isEmpty else { return }
-    if history["shutdown-lock"] != nil && shutdownLock {
-      unsupported.append(
-        UnsupportedItem(element: "lrm_resource", id: historyID, reason: "shutdown locks are not supported"))
-    }
+    // With shutdown locks Pacemaker reads a history without entries too: it may hold only the lock.
+    let lockTime = shutdownLock ? history["shutdown-lock"].flatMap { Int64($0.trimmingSpaces) } ?? 0 : 0
+    guard !entries.isEmpty || lockTime != 0 else { return }
     if records.contains(where: { $0.task == "migrate_to" || $0.task == "migrate_from" }) {
       unsupported.append(
         UnsupportedItem(
@@ -357,6 +361,15 @@ struct StatusImporter {
     if handling == .block || interpreter.blocked { blockedInstances.insert(key) }
     var result = interpreter.result(handling: handling)
     result.blocked = blockedInstances.contains(key)
+    if lockTime != 0 { result.shutdownLock = lockTime }
+    if var check = definitionCheck, !isRemoved(key, entry) {
+      result.definitionChange = check.check(
+        history: history, entries: OperationRecord.sorted(parsed, by: \.record),
+        replay: interpreter.digestReplay,
+        instance: key, primitive: entry.primitive.id, node: nodeName, nodeAttributes: ruleAttributes(node),
+        active: active)
+      definitionCheck = check
+    }
     if let earlier = resourceStates[key]?[nodeName] { result = Self.merge(earlier, result) }
     resourceStates[key, default: [:]][nodeName] = result
     if let (cloneID, instance) = slot, active || result.pending != nil {
@@ -384,7 +397,37 @@ struct StatusImporter {
     merged.pending = b.pending ?? a.pending
     merged.failedOperation = b.failedOperation ?? a.failedOperation
     merged.onFail = b.onFail ?? a.onFail
+    merged.definitionChange = DefinitionChange.merged(a.definitionChange, b.definitionChange)
+    merged.shutdownLock = b.shutdownLock ?? a.shutdownLock
     return merged
+  }
+
+  /// A history Pacemaker no longer compares with the configuration: of a resource that is not
+  /// configured, or of an anonymous clone instance beyond `clone-max`.
+  private func isRemoved(_ key: String, _ entry: ResourceIndex.Entry) -> Bool {
+    // A stand-in for a history no configured primitive matches (`removed`) has no clone.
+    guard let configured = resources.entries[entry.primitive.id], configured.clone?.id == entry.clone?.id,
+      entry.primitive.id == InstanceAlias.base(key)
+    else { return true }
+    guard let clone = entry.clone, let (_, number) = Self.cloneInstance(key) else { return false }
+    return number >= resources.cloneMax(clone)
+  }
+
+  /// The attributes rules in resource parameters see for a node: its own, its transient ones and
+  /// Pacemaker's built-in `#uname`, `#id`, `#kind`, `#is_dc`, `#cluster-name`, `#site-name`.
+  private func ruleAttributes(_ node: Int) -> [String: String] {
+    var attributes = nodes[node].attributes
+    let name = nodes[node].config.name
+    attributes["#uname"] = name
+    attributes["#id"] = nodes[node].config.id ?? name
+    attributes["#kind"] = "cluster"
+    let dc = dcUuid.map { $0 == (nodes[node].config.id ?? name) || $0 == name } ?? false
+    attributes["#is_dc"] = dc ? "true" : "false"
+    if let cluster = properties["cluster-name"] { attributes["#cluster-name"] = cluster }
+    if attributes["#site-name"] == nil, let site = attributes["site-name"] ?? properties["cluster-name"] {
+      attributes["#site-name"] = site
+    }
+    return attributes
   }
 
   /// Which resource instance a history entry belongs to: the model key, its configuration, and

@@ -78,7 +78,7 @@ public struct SimulationReport: Sendable {
       case .clearFailure:
         entry.failCounts = [:]
         entry.lastFailure = nil
-      case .notify, .fence: break
+      case .notify, .fence, .reload: break
       }
       result.resources[id, default: [:]][action.node] = entry
     }

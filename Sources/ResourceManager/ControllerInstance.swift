@@ -882,7 +882,7 @@ public struct ControllerInstance: Sendable {
       name = "monitor"
       interval = action.intervalMs
     case .notify: name = "notify"
-    case .fence, .clearFailure, .cancel: return nil
+    case .fence, .clearFailure, .cancel, .reload: return nil
     }
     guard let primitive = primitive(named: resource) else {
       // Removed from the configuration but still active: stop it as it was run.

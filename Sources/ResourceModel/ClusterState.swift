@@ -109,11 +109,21 @@ public struct ResourceNodeState: Codable, Sendable, Equatable {
   /// (nil: not known, e.g. found running by a probe or imported from a CIB). When it differs from the
   /// configuration's, the scheduler restarts the resource ("due to resource definition change").
   public var definition: String?
+  /// What changed in the configuration since the history on this node was recorded, as Pacemaker
+  /// tells it from the operation digests of a CIB's status (set by the CIB importer; nil when nothing
+  /// was compared, as for our own runtime, which uses `definition`).
+  public var definitionChange: DefinitionChange?
+  /// Seconds since the epoch at which this node shut down cleanly and stopped the resource, leaving
+  /// it locked there (Pacemaker's `shutdown-lock` attribute of `lrm_resource`). With the
+  /// `shutdown-lock` cluster property the resource may start only on this node again until the node
+  /// returns or `shutdown-lock-limit` has passed.
+  public var shutdownLock: Int64?
   public init(
     role: Role, failed: Bool = false, stopFailed: Bool = false, failCounts: [String: Int] = [:],
     lastFailure: Int64? = nil, activeMonitors: [String] = [], pending: String? = nil,
     failedOperation: String? = nil, onFail: String? = nil, hardError: Bool = false, fatalError: Bool = false,
-    blocked: Bool = false, definition: String? = nil
+    blocked: Bool = false, definition: String? = nil, definitionChange: DefinitionChange? = nil,
+    shutdownLock: Int64? = nil
   ) {
     self.role = role
     self.failed = failed
@@ -128,8 +138,62 @@ public struct ResourceNodeState: Codable, Sendable, Equatable {
     self.fatalError = fatalError
     self.blocked = blocked
     self.definition = definition
+    self.definitionChange = definitionChange
+    self.shutdownLock = shutdownLock
   }
   public var totalFailCount: Int { failCounts.values.reduce(0, +) }
+}
+
+/// How the configuration of a resource changed since its operation history on one node was
+/// recorded: Pacemaker compares each history entry's recorded digests of the parameters
+/// (`op-digest`, `op-restart-digest`) with digests of the configuration now in force, and restarts,
+/// reloads or re-issues what no longer matches. The CIB importer does the comparison (it needs the
+/// XML); the scheduler applies the outcome where Pacemaker would (the node can run resources and the
+/// resource is active there).
+public struct DefinitionChange: Codable, Sendable, Equatable {
+  /// The agent (class, provider or type) is not the one the history was recorded with: stop the
+  /// resource here and start it again (no reload is possible).
+  public var agentChanged: Bool
+  /// The parameters the resource was started (or promoted) with changed: restart it.
+  public var restart: Bool
+  /// Only parameters the agent can reload changed (the history has an `op-restart-digest`): reload it
+  /// in place, unless it has to stop anyway.
+  public var reload: Bool
+  /// Recurring operations (`monitor_10000`) whose definition changed: re-issue them.
+  public var rescheduled: [String]
+  /// Recurring operations that run here but are no longer configured (or are disabled): cancel them.
+  public var removed: [String]
+  /// A failed start or monitor (the `_last_failure_0` entry) was recorded with other parameters: its
+  /// fail count is cleared, whatever the node's state.
+  public var failureParametersChanged: Bool
+
+  public init(
+    agentChanged: Bool = false, restart: Bool = false, reload: Bool = false, rescheduled: [String] = [],
+    removed: [String] = [], failureParametersChanged: Bool = false
+  ) {
+    self.agentChanged = agentChanged
+    self.restart = restart
+    self.reload = reload
+    self.rescheduled = rescheduled
+    self.removed = removed
+    self.failureParametersChanged = failureParametersChanged
+  }
+
+  /// Both histories' changes (two histories of one instance on a node).
+  public static func merged(_ a: DefinitionChange?, _ b: DefinitionChange?) -> DefinitionChange? {
+    guard let a, let b else { return a ?? b }
+    return DefinitionChange(
+      agentChanged: a.agentChanged || b.agentChanged, restart: a.restart || b.restart,
+      reload: a.reload || b.reload,
+      rescheduled: a.rescheduled + b.rescheduled.filter { !a.rescheduled.contains($0) },
+      removed: a.removed + b.removed.filter { !a.removed.contains($0) },
+      failureParametersChanged: a.failureParametersChanged || b.failureParametersChanged)
+  }
+
+  /// Something changed that is acted on where the resource is active.
+  public var affectsActiveResource: Bool {
+    agentChanged || restart || reload || !rescheduled.isEmpty || !removed.isEmpty
+  }
 }
 
 /// What identifies the definition a primitive instance runs with: its agent and its instance

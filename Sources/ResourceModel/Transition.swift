@@ -42,8 +42,12 @@ public struct ScheduledAction: Codable, Sendable, Equatable, Hashable {
     case fence
     /// Clear fail count / history (cleanup).
     case clearFailure = "clear-failure"
-    /// Stop a recurring monitor (`intervalMs`) without touching the resource (maintenance).
+    /// Stop a recurring monitor (`intervalMs`) without touching the resource (maintenance, or the
+    /// operation is no longer configured).
     case cancel
+    /// Pass changed parameters to the running agent (`reload-agent`): only parameters the agent can
+    /// reload changed. Scheduled only from a Pacemaker CIB's digests (our runtime restarts instead).
+    case reload = "reload-agent"
   }
   public var kind: Kind
   /// Resource instance id; nil for fence.

@@ -7,6 +7,8 @@ enum Task: String {
   /// The fence action `on` that unfences a node (`Unfencing.swift`).
   case unfence = "on"
   case clearFailcount = "clear_failcount"
+  /// `reload-agent`: new parameters passed to the running agent.
+  case reload = "reload-agent"
   case running, stopped, promoted, demoted
   /// The pseudo-action of an ordering whose first clone needs only some runnable instances
   /// (`clone-min`, `require-all=false`): Pacemaker's `clone-one-or-more:ORDER-ID`.
@@ -182,6 +184,10 @@ extension Cluster {
     let needs = [.start, .promote].contains(actions[a].task) ? rscs[r].requires : .nothing
     guard needs != .nothing else {
       actions[a].runnable = true
+      // Pacemaker resets the reason of a start or promote that needs nothing each time it is touched.
+      if rscs[r].requires == .nothing && [.start, .promote].contains(actions[a].task) {
+        actions[a].reason = nil
+      }
       return
     }
     var policy = quorate ? .ignore : options.noQuorumPolicy
@@ -440,7 +446,7 @@ extension Cluster {
         if rsc.stopIfFailed { needStop = true } else if rsc.nextRole == .promoted { needPromote = true }
       } else if rsc.blocked {
         needStop = true
-      } else if rsc.definitionChanged && rsc.managed {
+      } else if (rsc.definitionChanged || rsc.stopRequired) && rsc.managed {
         needStop = true
       } else if rsc.origRole > .started, current != nil, let a = rsc.assigned {
         if !actions[action(r, .start, a, optional: true)].optional { needStop = true }
@@ -504,7 +510,8 @@ extension Cluster {
       let opRole = Role(parsing: op.role) ?? .unknown
       if let start, let n = rsc.assigned, opRole != .stopped {
         let alreadyActive = rsc.activeMonitors[n]?.contains(key) ?? false
-        let optional = actions[start].optional && alreadyActive
+        let rescheduled = rescheduledOperations[r]?[n]?.contains(key) ?? false
+        let optional = actions[start].optional && alreadyActive && !rescheduled
         let roleMatch = opRole == .unknown ? rsc.nextRole != .promoted : rsc.nextRole == opRole
         if !roleMatch {
           if optional { action(r, .cancel, n, interval: op.intervalMs, optional: false) }

@@ -50,6 +50,13 @@ struct Options {
   /// `default`, `utilization`, `minimal` or `balanced`; utilization itself is not modeled.
   var placementStrategy = "default"
   var health = (red: -Value.infinity, yellow: 0, green: 0, base: 0)
+  /// `cancel-removed-actions` (deprecated, default true): a recurring operation that is no longer
+  /// configured is cancelled where it runs.
+  var cancelRemovedActions = true
+  /// `shutdown-lock`: a resource stopped by a clean shutdown of its node may start only there again.
+  var shutdownLock = false
+  /// `shutdown-lock-limit` in seconds (0: locks do not expire).
+  var shutdownLockLimit: Int64 = 0
 
   init(_ p: [String: String]) {
     symmetric = Value.bool(p["symmetric-cluster"], default: true)
@@ -72,6 +79,9 @@ struct Options {
     haveWatchdog = Value.bool(p["have-watchdog"], default: false)
     healthStrategy = p["node-health-strategy"]?.lowercased() ?? "none"
     placementStrategy = p["placement-strategy"]?.lowercased() ?? "default"
+    cancelRemovedActions = Value.bool(p["cancel-removed-actions"], default: true)
+    shutdownLock = Value.bool(p["shutdown-lock"], default: false)
+    shutdownLockLimit = shutdownLock ? Value.seconds(p["shutdown-lock-limit"]) : 0
     switch healthStrategy {
     case "migrate-on-red": health = (-Value.infinity, 0, 0, 0)
     case "only-green": health = (-Value.infinity, -Value.infinity, 0, 0)
@@ -182,6 +192,12 @@ struct Rsc {
   var definition: String?
   /// Runs with an older definition than the configured one: restart it where it runs.
   var definitionChanged = false
+  /// A stop is required where it runs (its agent changed, or a reload cannot wait for a pending
+  /// start): it restarts, with no reason given.
+  var stopRequired = false
+  /// The node a clean shutdown locked the resource to (`shutdown-lock`), and since when.
+  var lockNode: Int?
+  var lockTime: Int64 = 0
 
   /// The resource this one runs inside (its `container` meta attribute, Pacemaker's launcher): it is
   /// placed with it, starts after it and stops before it, and its failures restart it
@@ -261,6 +277,15 @@ struct Cluster {
   var notes: [String] = []
   /// Expired fail counts to clear, as (resource, node).
   var clearFailures: [(rsc: Int, node: Int)] = []
+  /// What a CIB's operation digests say changed, per primitive and node where it is active, with the
+  /// fail count the state records there (kept out of `Rsc`, which is copied often, as are the next two).
+  var definitionChanges: [Int: [Int: (change: DefinitionChange, recordedFailCount: Int)]] = [:]
+  /// Per primitive, the nodes where only reloadable parameters changed: reloaded in place unless a
+  /// stop or demote of the resource becomes required (Pacemaker's reload flag).
+  var reloads: [Int: [Int]] = [:]
+  /// Per primitive and node, recurring operations (`monitor_10000`) to issue again: their
+  /// definition changed.
+  var rescheduledOperations: [Int: [Int: Set<String>]] = [:]
 
   var actions: [Action] = []
   var actionIndex: [ActionKey: Int] = [:]
@@ -475,7 +500,10 @@ struct Cluster {
     case "nothing": rscs[r].requires = .nothing
     case "quorum": rscs[r].requires = .quorum
     case "fencing", "unfencing": rscs[r].requires = options.fencingEnabled ? .fencing : .quorum
-    default: rscs[r].requires = fencing ? .fencing : .quorum
+    default:
+      // Without fencing and with no-quorum-policy=ignore nothing is needed (fence devices need quorum).
+      let nothing = !rscs[r].isFenceDevice && !options.fencingEnabled && options.noQuorumPolicy == .ignore
+      rscs[r].requires = fencing ? .fencing : nothing ? .nothing : .quorum
     }
     rscs[r].managed = Value.bool(meta["is-managed"], default: true)
     if Value.bool(meta["maintenance"], default: false) || options.maintenanceMode {

@@ -8,6 +8,7 @@ extension Cluster {
 
   mutating func applyNodeCriteria() {
     applyHealth()
+    applyShutdownLocks()
     for location in config.constraints.locations { applyLocationConstraint(location) }
     for r in primitives { applyStickiness(r) }
     for n in nodes.indices {
@@ -168,6 +169,8 @@ extension Cluster {
   private func failureThresholdReached(_ r: Int, _ n: Int) -> Bool {
     let rsc = rscs[r]
     guard rsc.migrationThreshold > 0, !rsc.ignoreFailure else { return false }
+    // A fail count about to be cleared does not force the resource away.
+    if failCountCleared(r, n) { return false }
     let count = failCountWithLaunched(r, n)
     return count > 0 && count >= rsc.migrationThreshold
   }

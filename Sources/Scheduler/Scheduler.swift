@@ -21,6 +21,7 @@ public enum Scheduler {
     cluster.applyNodeCriteria()
     cluster.buildColocations()
     cluster.createOrderings()
+    cluster.applyDefinitionChanges()
     cluster.createUnfencingActions()
     cluster.scheduleMaintenanceCancels()
     cluster.assignAll()
@@ -30,6 +31,7 @@ public enum Scheduler {
     cluster.scheduleFencing()
     cluster.orderOrphanInstanceStops()
     cluster.applyOrderings()
+    cluster.resolveReloads()
     return cluster.transition()
   }
 }

@@ -8,9 +8,9 @@ extension Cluster {
     let (states, historyIds) = instanceStates(state)
     for (r, ids) in historyIds { rscs[r].historyIds = ids }
     for n in statusOrder {
-      // Without fencing, the history of a node that is not up is never read: its resources are
-      // treated as stopped and recovered elsewhere at once.
-      if !options.fencingEnabled && !nodes[n].online { continue }
+      // Without fencing (or shutdown locks), the history of a node that is not up is never read: its
+      // resources are treated as stopped and recovered elsewhere at once.
+      if !options.fencingEnabled && !options.shutdownLock && !nodes[n].online { continue }
       for r in primitives {
         if let s = states[r]?[n] { unpack(r, n, s) }
       }
@@ -120,6 +120,16 @@ extension Cluster {
 
   private mutating func unpack(_ r: Int, _ n: Int, _ s: ResourceNodeState) {
     let banTarget = isAnonymousCloneInstance(r) ? top(r) : r
+    if options.shutdownLock, let lock = s.shutdownLock, lock != 0 {
+      if options.shutdownLockLimit > 0 && now > lock + options.shutdownLockLimit {
+        notes.append("\(rscs[r].id): shutdown lock on \(nodes[n].name) expired")
+      } else {
+        rscs[r].lockNode = n
+        rscs[r].lockTime = lock
+      }
+    }
+    // A failure recorded with parameters that changed since: its fail count is cleared.
+    if s.definitionChange?.failureParametersChanged == true { clearFailCount(r, n) }
     if s.fatalError { addLocation(banTarget, node: nil, score: -Value.infinity) }
     if s.hardError { addLocation(banTarget, node: n, score: -Value.infinity) }
 
@@ -156,7 +166,7 @@ extension Cluster {
     if timeout > 0, let last = s.lastFailure, now > last + timeout, policy != .block,
       !s.hardError, !s.fatalError
     {
-      if count > 0 && nodes[n].online { clearFailures.append((r, n)) }
+      if count > 0 && nodes[n].online { clearFailCount(r, n) }
       count = 0
       if !s.stopFailed {
         if failed && (op.name == "start" || (op.name == "monitor" && op.intervalMs == 0)) { role = .stopped }
@@ -204,6 +214,11 @@ extension Cluster {
     }
     rscs[r].activeMonitors[n] = Set(s.activeMonitors)
     guard knownActive else { return }
+    if let change = s.definitionChange, change.affectsActiveResource, !rscs[r].removed {
+      // The fail count as recorded: a failed start stands for INFINITY above only when none is.
+      let recorded = rscs[r].failCounts[n] == 0 ? 0 : s.failCounts.values.reduce(0) { Value.add($0, $1) }
+      definitionChanges[r, default: [:]][n] = (change, recorded)
+    }
     if let running = s.definition, let configured = rscs[r].definition, running != configured, !failed {
       rscs[r].definitionChanged = true
       noteDeviceDefinitionChange(r, on: n)
@@ -241,6 +256,23 @@ extension Cluster {
         }
       case .stopStart, .stopUnexpected: break
       }
+    }
+  }
+
+  /// Schedules clearing a resource's fail count on a node, once: the instances of an anonymous clone
+  /// share one fail count per node (each learns the clone's state where none is active), and
+  /// Pacemaker clears it for the instance whose history it is.
+  mutating func clearFailCount(_ r: Int, _ n: Int) {
+    if !failCountCleared(r, n) { clearFailures.append((r, n)) }
+  }
+
+  /// A clear of the fail count of `r` (or of an instance sharing it) on node `n` is scheduled.
+  func failCountCleared(_ r: Int, _ n: Int) -> Bool {
+    let shared =
+      isAnonymousCloneInstance(r) && !Value.bool(rscs[top(r)].meta["globally-unique"], default: false)
+    let base = InstanceAlias.base(rscs[r].id)
+    return clearFailures.contains { clear in
+      clear.node == n && (clear.rsc == r || (shared && InstanceAlias.base(rscs[clear.rsc].id) == base))
     }
   }
 

@@ -38,6 +38,7 @@ extension Cluster {
     case .cancel: .cancel
     case .fence, .unfence: .fence
     case .clearFailcount: .clearFailure
+    case .reload: .reload
     case .notify: .notify
     case .running, .stopped, .promoted, .demoted, .cloneOneOrMore: nil
     }
@@ -126,8 +127,10 @@ extension Cluster {
     let demote = actionOn(r, .demote, next)
     let required = { (a: Int?) in a.map { !self.actions[$0].optional } ?? false }
 
+    let reloading = reloads[r] != nil
     if orig == rsc.nextRole {
       guard next != nil else { return [] }
+      if reloading { return [line("Reload", current, next, start, nil)] }
       guard let start, !actions[start].optional else {
         return required(demote) && required(promote)
           ? [line("Re-promote", current, next, promote, demote)] : []
@@ -149,6 +152,7 @@ extension Cluster {
     }
     if stop != nil && rsc.failed && rsc.stopIfFailed { return [line("Recover", current, next, stop, start)] }
     if moving { return [line("Move", current, next, stop, nil)] }
+    if reloading { return [line("Reload", current, next, start, nil)] }
     if required(stop) { return [line("Restart", current, next, start, nil)] }
     if orig == .promoted { return [line("Demote", current, next, demote, nil)] }
     if rsc.nextRole == .promoted { return [line("Promote", current, next, promote, nil)] }

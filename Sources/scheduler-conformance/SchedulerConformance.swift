@@ -1,4 +1,5 @@
 import ArgumentParser
+import CIBImport
 import Conformance
 import Foundation
 import ResourceModel
@@ -50,6 +51,12 @@ struct SchedulerConformance: ParsableCommand {
   @Flag(help: "Print each selected case's imported configuration and state as JSON instead of running it.")
   var dump = false
 
+  @Flag(
+    help:
+      "Print each history entry's recomputed operation digest (the hashed text and its MD5) with the recorded one."
+  )
+  var dumpDigests = false
+
   @Option(help: .hidden)
   var child: String?
 
@@ -77,6 +84,13 @@ struct SchedulerConformance: ParsableCommand {
       selected = selected.filter { tiers.contains($0.tier ?? "-") }
     }
     if !only.isEmpty { selected = selected.filter { only.contains($0.name) } }
+    if dumpDigests {
+      for testCase in selected {
+        let xml = try String(contentsOfFile: "\(directory)/xml/\(testCase.name).xml", encoding: .utf8)
+        for line in try CIBDocument.operationDigestLines(xml: xml) { print("\(testCase.name) \(line)") }
+      }
+      return
+    }
     if dump {
       for testCase in selected { print(try runner.importedJSON(testCase)) }
       return

@@ -94,7 +94,9 @@ extension Swpcs {
       abstract: "Show what the scheduler would do, as crm_simulate -S does.",
       discussion: """
         With -x, the cluster is read from a Pacemaker CIB (configuration and status: operation \
-        history, fail counts, node states, quorum); with --live, from swpacemakerd. Prints the current \
+        history, fail counts, node states, quorum, shutdown locks; the digests recorded in the history \
+        tell which resources restart, reload or re-issue monitors because their definition changed, as \
+        in Pacemaker); with --live, from swpacemakerd. Prints the current \
         cluster status, the Transition Summary, one valid execution order of the transition, and the \
         status after it — computed by our scheduler; nothing is executed. Examples:
           swpcs simulate -x cib.xml

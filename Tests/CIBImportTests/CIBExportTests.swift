@@ -98,6 +98,15 @@ struct CIBExportTests {
     #expect(imported.unsupported.allSatisfy { !$0.affectsScheduling })
   }
 
+  @Test("import-cib reports shutdown-lock: swpacemakerd does not keep the locks")
+  func shutdownLockReported() throws {
+    let xml = CIBFixtures.cib(properties: #"<nvpair id="p1" name="shutdown-lock" value="true"/>"#)
+    let imported = try CIBDocument.importConfiguration(xml: xml)
+    #expect(imported.configuration.properties["shutdown-lock"] == "true")
+    #expect(imported.unsupported.map(\.id) == ["shutdown-lock"])
+    #expect(imported.unsupported.allSatisfy { $0.affectsScheduling })
+  }
+
   @Test("a CIB imported and exported keeps its resources, constraints and unsupported report")
   func importThenExport() throws {
     let xml = CIBFixtures.cib(
