@@ -69,12 +69,17 @@ public struct Hello: Codable, Sendable, Equatable {
   /// The sender's own transient node attributes (a node is their authority; empty after a restart,
   /// as Pacemaker clears `reboot`-lifetime attributes).
   public var attributes: [String: String]?
+  /// In an answer to a `joining` hello: the fail counts the sender holds for the joining node
+  /// (resource → failures). Its restarted controller knows none; every member kept them, as
+  /// Pacemaker's attribute manager keeps fail counts on every node, and hands them back.
+  public var heldFailures: HeldFailures?
   public init(
     node: String, configVersion: ConfigVersion, resources: [String: ResourceNodeState], shuttingDown: Bool,
     specs: [String: ActionSpec]? = nil, fenceHistory: [FenceHistoryEntry]? = nil,
     unclean: [String: [String: ResourceNodeState]]? = nil, seen: [String]? = nil,
-    attributes: [String: String]? = nil
+    attributes: [String: String]? = nil, heldFailures: HeldFailures? = nil
   ) {
+    self.heldFailures = heldFailures
     self.attributes = attributes
     self.fenceHistory = fenceHistory
     self.unclean = unclean
@@ -195,5 +200,19 @@ public struct Cleanup: Codable, Sendable, Equatable {
     self.resource = resource
     self.node = node
     self.refresh = refresh
+  }
+}
+
+/// Fail counts a member holds for another node (`Hello.heldFailures`).
+public struct HeldFailures: Codable, Sendable, Equatable {
+  public var node: String
+  /// Resource → operation key → count.
+  public var counts: [String: [String: Int]]
+  /// Resource → the last failure's time (seconds since the epoch).
+  public var lastFailure: [String: Int64]
+  public init(node: String, counts: [String: [String: Int]], lastFailure: [String: Int64]) {
+    self.node = node
+    self.counts = counts
+    self.lastFailure = lastFailure
   }
 }
