@@ -505,7 +505,7 @@ public struct ControllerInstance: Sendable {
     let result = ActionResult(
       transition: request.transition, index: request.index, node: me, spec: request.spec, rc: rc,
       status: status,
-      durationMs: durationMs, output: String(output.suffix(2048)), at: now / 1000)
+      durationMs: durationMs, output: String(output.suffix(2048)), at: now / 1000, dc: request.dc)
     undeliveredResults.append(result)
     return [.broadcast(.actionResult(result))] + completedAlone(request)
   }
@@ -694,7 +694,7 @@ public struct ControllerInstance: Sendable {
     if result.status == Self.refusedStatus {
       // Never run: nothing changed on that node, but the plan did not happen.
       state.resources[spec.resource, default: [:]][result.node] = s
-      if isDC, var run = running, result.transition == run.id, result.index >= 0 {
+      if isDC, var run = running, isOwn(result, run) {
         run.completed.insert(result.index)
         run.aborted = true
         running = run
@@ -790,7 +790,7 @@ public struct ControllerInstance: Sendable {
     state.resources[spec.resource, default: [:]][result.node] = s
 
     // DC bookkeeping.
-    if isDC, var run = running, result.transition == run.id, result.index >= 0 {
+    if isDC, var run = running, isOwn(result, run) {
       run.completed.insert(result.index)
       if failure || !expected(result) { run.aborted = true }
       running = run
@@ -814,6 +814,15 @@ public struct ControllerInstance: Sendable {
     if let configured { return configured }
     if spec.action == "stop" { return fencingEnabled ? "fence" : "block" }
     return "restart"
+  }
+
+  /// This controller as the DC that asks for actions (`ActionRequest.dc`).
+  var dcKey: String { "\(me)@\(settings.startedAtMs)" }
+
+  /// Whether `result` answers an action of the running transition (not one of an earlier DC's
+  /// transition with the same number).
+  func isOwn(_ result: ActionResult, _ run: RunningTransition) -> Bool {
+    result.transition == run.id && result.index >= 0 && (result.dc == nil || result.dc == dcKey)
   }
 
   /// The status of an action a node refused to run because it had no quorum.
@@ -963,7 +972,8 @@ public struct ControllerInstance: Sendable {
       run.dispatched.insert(index)
       out.append(
         .broadcast(
-          .actionRequest(ActionRequest(transition: run.id, index: index, node: action.node, spec: spec))))
+          .actionRequest(
+            ActionRequest(transition: run.id, index: index, node: action.node, spec: spec, dc: dcKey))))
     }
     running = run
     return out

@@ -152,11 +152,15 @@ public struct ActionRequest: Codable, Sendable, Equatable {
   public var index: Int
   public var node: String
   public var spec: ActionSpec
-  public init(transition: Int, index: Int, node: String, spec: ActionSpec) {
+  /// The DC that asked, as `node@start-ms` of its controller: transition numbers start again with
+  /// every DC, so a result names its transition by both (as Pacemaker's transition key names the DC).
+  public var dc: String?
+  public init(transition: Int, index: Int, node: String, spec: ActionSpec, dc: String? = nil) {
     self.transition = transition
     self.index = index
     self.node = node
     self.spec = spec
+    self.dc = dc
   }
 }
 
@@ -174,10 +178,13 @@ public struct ActionResult: Codable, Sendable, Equatable {
   public var output: String
   /// Seconds since the epoch when the result was produced.
   public var at: Int64
+  /// The request's `dc`.
+  public var dc: String?
   public init(
     transition: Int, index: Int, node: String, spec: ActionSpec, rc: Int, status: String, durationMs: Int,
-    output: String, at: Int64
+    output: String, at: Int64, dc: String? = nil
   ) {
+    self.dc = dc
     self.transition = transition
     self.index = index
     self.node = node

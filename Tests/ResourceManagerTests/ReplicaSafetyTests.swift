@@ -209,3 +209,44 @@ struct ReplicaSafetyTests {
     #expect(executed(node.quorumChanged(false, movedOn: ["n1", "n3"], now: 5000)).isEmpty)
   }
 }
+
+@Suite("Transition results and the DC that asked")
+struct TransitionKeyTests {
+  @Test("a result of another DC's transition with the same number does not complete the running one")
+  func anotherDCsTransitionNumber() throws {
+    var config = ResourceConfiguration(version: ConfigVersion(epoch: 2))
+    config.properties["stonith-enabled"] = "false"
+    config.resources = [.primitive(web())]
+    let ids: [String: UInt32] = ["n1": 1, "n2": 2]
+    var dc = ControllerInstance(
+      settings: ControllerSettings(localNode: "n1", nodeIds: ids, startedAtMs: 5000), config: config)
+    var requests: [ActionRequest] = []
+    func take(_ out: [ControllerDirective]) {
+      for case .broadcast(.actionRequest(let request)) in out { requests.append(request) }
+    }
+    take(dc.viewChanged(members: ["n1", "n2"], lost: [], left: [], quorate: true, now: 10_000))
+    for name in ["n1", "n2"] {
+      let hello = Hello(
+        node: name, configVersion: config.version, resources: ["web": ResourceNodeState(role: .stopped)],
+        shuttingDown: false)
+      take(dc.received(.hello(hello), from: name, now: 10_001))
+    }
+    let start = try #require(requests.first { $0.spec.action == "start" })
+    #expect(start.dc == "n1@5000")
+    // The same transition number, index and action from an earlier DC (n2 was DC before).
+    let earlier = ActionResult(
+      transition: start.transition, index: start.index, node: start.node, spec: start.spec, rc: 1,
+      status: "timeout", durationMs: 4000, output: "", at: 10, dc: "n2@3000")
+    requests = []
+    take(dc.received(.actionResult(earlier), from: start.node, now: 10_100))
+    #expect(dc.running?.completed.contains(start.index) == false, "still in flight")
+    #expect(requests.isEmpty, "nothing is planned while the start runs")
+    let own = ActionResult(
+      transition: start.transition, index: start.index, node: start.node, spec: start.spec, rc: 0,
+      status: "done", durationMs: 50, output: "", at: 10, dc: start.dc)
+    _ = dc.received(.actionResult(own), from: start.node, now: 10_200)
+    // Its own result completes it (and the DC moves on to the next transition).
+    #expect(dc.running.map { $0.id != start.transition || $0.completed.contains(start.index) } ?? true)
+    #expect(dc.state.resources["web"]?[start.node]?.role == .started)
+  }
+}
