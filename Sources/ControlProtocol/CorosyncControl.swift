@@ -191,13 +191,18 @@ public struct CorosyncStatus: Codable, Sendable, Equatable {
   public var failureTimeoutMs: Int64
   public var heartbeatIntervalMs: Int64
   public var counters: Counters
+  /// This swcorosync sends `stable` events (absent from one that does not: a client then cannot
+  /// wait for them).
+  public var stableDelivery: Bool?
 
   public init(
     cluster: String, nodeId: UInt32, nodeName: String, incarnation: UInt64, viewId: String,
     viewSequence: UInt64,
     viewCoordinator: UInt32, viewInstalledAt: Double?, changingView: Bool, members: [Member], quorum: Quorum,
-    nodes: [Node], failureTimeoutMs: Int64, heartbeatIntervalMs: Int64, counters: Counters
+    nodes: [Node], failureTimeoutMs: Int64, heartbeatIntervalMs: Int64, counters: Counters,
+    stableDelivery: Bool? = nil
   ) {
+    self.stableDelivery = stableDelivery
     self.cluster = cluster
     self.nodeId = nodeId
     self.nodeName = nodeName

@@ -544,7 +544,8 @@ public final class CorosyncDaemon: @unchecked Sendable {
           "wrongCluster": drops.wrongCluster, "notForMe": drops.notForMe,
           "staleIncarnation": drops.staleIncarnation,
           "unknownSender": unknownSender,
-        ]))
+        ]),
+      stableDelivery: true)
   }
 
   func setExpectedVotes(_ votes: Int) -> String? {

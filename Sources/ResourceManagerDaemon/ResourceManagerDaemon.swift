@@ -54,6 +54,9 @@ public final class ResourceManagerDaemon: @unchecked Sendable {
   var nodeNames: [UInt32: String]
 
   var corosync: Channel?
+  /// swcorosync announces stable delivery (its subscribe answer says so): only then are delivery
+  /// positions passed to the controller, which then waits for `stable` before acknowledging a change.
+  var corosyncAnnouncesStable = false
   var controlChannel: Channel?
   var clients: [Int: ControlClient] = [:]
   var clientCounter = 0
@@ -319,7 +322,7 @@ public final class ResourceManagerDaemon: @unchecked Sendable {
           if case .cleanup(let cleanup) = message { resetFailedUnits(cleanup) }
           let position = event.view.flatMap(ViewId.init).flatMap { view in
             event.sequence.map { DeliveryPosition(view: view, sequence: $0) }
-          }
+          }.flatMap { corosyncAnnouncesStable ? $0 : nil }
           step { $0.received(message, from: name, at: position, now: now) }
         } catch {
           logger.warning("undecodable message from \(name): \(error)")
@@ -333,10 +336,14 @@ public final class ResourceManagerDaemon: @unchecked Sendable {
         if !corosyncMetricsWaiting.isEmpty { corosyncMetricsWaiting.removeFirst()?.succeed(metrics) }
       } else if !response.ok {
         logger.error("swcorosync refused a request: \(response.error ?? "?")")
-      } else if let status = response.status, controller.members.isEmpty, !status.members.isEmpty {
-        // The answer to subscribe: the current view.
-        step {
-          $0.attached(members: status.members.map(\.name), quorate: status.quorum.quorate, now: Self.wallMs())
+      } else if let status = response.status {
+        // The answer to subscribe: what this swcorosync sends, and the current view.
+        corosyncAnnouncesStable = status.stableDelivery == true
+        if controller.members.isEmpty, !status.members.isEmpty {
+          step {
+            $0.attached(
+              members: status.members.map(\.name), quorate: status.quorum.quorate, now: Self.wallMs())
+          }
         }
       }
     }
