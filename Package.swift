@@ -29,9 +29,11 @@ let package = Package(
       swiftSettings: strict),
     .target(name: "ControlProtocol", dependencies: ["ClusterTypes"], swiftSettings: strict),
     // Resource manager: the configuration/status model and the scheduler (pure).
-    .target(name: "ResourceModel", swiftSettings: strict),
+    .target(name: "ResourceModel", dependencies: ["ClusterTypes"], swiftSettings: strict),
     .target(name: "Scheduler", dependencies: ["ResourceModel"], swiftSettings: strict),
-    .target(name: "ResourceManager", dependencies: ["ResourceModel", "Scheduler", "ControlProtocol"], swiftSettings: strict),
+    .target(
+      name: "ResourceManager", dependencies: ["ClusterTypes", "ResourceModel", "Scheduler", "ControlProtocol"],
+      swiftSettings: strict),
     // Wire format: binary codec and AEAD sealing of membership messages.
     .target(
       name: "Wire",
@@ -71,8 +73,8 @@ let package = Package(
     .target(
       name: "ResourceManagerDaemon",
       dependencies: [
-        "ResourceManager", "ResourceModel", "ResourceExecutor", "ConfigStore", "ClusterConfig", "ControlProtocol",
-        "ControlSocket", "SystemdIntegration",
+        "ClusterTypes", "ResourceManager", "ResourceModel", "ResourceExecutor", "ConfigStore", "ClusterConfig",
+        "ControlProtocol", "ControlSocket", "SystemdIntegration",
         .product(name: "NIOCore", package: "swift-nio"),
         .product(name: "NIOPosix", package: "swift-nio"),
         .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -153,11 +155,11 @@ let package = Package(
       swiftSettings: strict),
     .testTarget(
       name: "ConfigStoreTests",
-      dependencies: ["ConfigStore", "ResourceModel", .product(name: "Crypto", package: "swift-crypto")],
+      dependencies: ["ConfigStore", "ResourceModel", "ClusterTypes", .product(name: "Crypto", package: "swift-crypto")],
       swiftSettings: strict),
     .testTarget(
       name: "ResourceManagerTests",
-      dependencies: ["ResourceManager", "ResourceModel", "ClusterSimulation"], swiftSettings: strict),
+      dependencies: ["ResourceManager", "ResourceModel", "ClusterSimulation", "ClusterTypes"], swiftSettings: strict),
     .testTarget(
       name: "ResourceExecutorTests", dependencies: ["ResourceExecutor", "ResourceModel"], swiftSettings: strict),
     .testTarget(name: "SchedulerTests", dependencies: ["Scheduler", "ResourceModel"], swiftSettings: strict),

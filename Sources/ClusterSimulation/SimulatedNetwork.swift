@@ -33,6 +33,8 @@ public struct SimulatedCluster {
     public var viewIncarnations: [UInt64] = []
     /// Deliveries per view id, in order.
     public var deliveries: [ViewId: [GroupDelivery]] = [:]
+    /// The highest stable point this node announced per view (`MembershipDirective.stable`).
+    public var stable: [ViewId: UInt64] = [:]
   }
   struct InFlight {
     var at: Instant
@@ -194,6 +196,9 @@ public struct SimulatedCluster {
         nodes[id]?.deliveries[delivery.view, default: []].append(delivery)
       case .persistViewSequence(let sequence):
         nodes[id]?.persistedViewSequence = sequence
+      case .stable(let view, let upTo):
+        let known = nodes[id]?.stable[view] ?? 0
+        nodes[id]?.stable[view] = max(known, upTo)
       }
     }
   }
@@ -267,6 +272,21 @@ public struct SimulatedCluster {
           problems.append(
             "ordered-delivery: n\(id) view \(view) position \(index) got seq \(delivery.sequence)")
           break
+        }
+      }
+    }
+    // Safe delivery: what a node announced stable in a view, every member of that view delivered.
+    for id in ids {
+      for (view, upTo) in nodes[id]?.stable ?? [:] {
+        let longest = ids.compactMap { nodes[$0]?.deliveries[view] }.max { $0.count < $1.count } ?? []
+        let expected = longest.filter { $0.sequence <= upTo }.count
+        for member in membersById[view] ?? [] {
+          let got = (nodes[member]?.deliveries[view] ?? []).filter { $0.sequence <= upTo }.count
+          if got < expected {
+            problems.append(
+              "stable-delivery: n\(id) announced \(view) stable up to \(upTo) but n\(member) delivered \(got) of \(expected) messages there"
+            )
+          }
         }
       }
     }

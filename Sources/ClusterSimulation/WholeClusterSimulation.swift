@@ -398,7 +398,7 @@ public struct WholeClusterSimulation {
       case .view(let change, _, _):
         observeView(i, change)
         nodes[i].toController.append(event)
-      case .quorum:
+      case .quorum, .stable:
         nodes[i].toController.append(event)
       case .deliver(let delivery):
         observeDelivery(i, delivery)
@@ -421,9 +421,12 @@ public struct WholeClusterSimulation {
       controllerInput(i) { c, now in
         c.viewChanged(members: members, lost: lost, left: left, quorate: quorum.quorate, now: now)
       }
-    case .quorum(let state, let reason):
+    case .quorum(let state, let reason, let movedOn):
       log("\(nodes[i].name) quorum \(state.quorate) (\(reason))")
-      controllerInput(i) { c, now in c.quorumChanged(state.quorate, now: now) }
+      let gone = movedOn.map { "n\($0)" }
+      controllerInput(i) { c, now in c.quorumChanged(state.quorate, movedOn: gone, now: now) }
+    case .stable(let view, let upTo):
+      controllerInput(i) { c, now in c.stable(view: view, upTo: upTo, now: now) }
     case .deliver(let delivery):
       let index = Int(delivery.payload.reduce(0) { $0 << 8 | UInt64($1) })
       guard index < messages.count else { return }
@@ -432,8 +435,9 @@ public struct WholeClusterSimulation {
       log(
         "\(nodes[i].name) delivers \(delivery.view)#\(delivery.sequence) from \(origin): \(Self.describe(message))"
       )
+      let position = DeliveryPosition(view: delivery.view, sequence: delivery.sequence)
       controllerInput(i, cleanup: { if case .cleanup = message { true } else { false } }()) { c, now in
-        c.received(message, from: origin, now: now)
+        c.received(message, from: origin, at: position, now: now)
       }
     }
   }
@@ -543,9 +547,14 @@ public struct WholeClusterSimulation {
       }
     }
     let key = [spec.action, spec.resource]
+    // The executor runs one resource's actions one at a time, in arrival order (`Executor`, as
+    // pacemaker-execd): this one starts when the previous one on the resource has finished.
+    let begins =
+      nodes[i].operations.lazy.filter { $0.request.spec.resource == spec.resource }.map(\.doneAt)
+      .max().map { max($0, now) } ?? now
     var op = Operation(
-      request: request, doneAt: now + .milliseconds(10 + Int64(network.next() % 90)), rc: 0, status: "done",
-      effect: .none)
+      request: request, doneAt: begins + .milliseconds(10 + Int64(network.next() % 90)), rc: 0,
+      status: "done", effect: .none)
     let running = nodes[i].running.contains(spec.resource)
     switch spec.action {
     case "start": op.effect = .startService
@@ -554,7 +563,7 @@ public struct WholeClusterSimulation {
     default: break
     }
     if nodes[i].hangNext.remove(key) != nil {
-      op.doneAt = now + .milliseconds(Int64(spec.timeoutMs))
+      op.doneAt = begins + .milliseconds(Int64(spec.timeoutMs))
       op.rc = 1
       op.status = "timeout"
       op.effect = .none

@@ -67,4 +67,12 @@ public struct ViewId: Hashable, Comparable, Sendable, CustomStringConvertible, C
     (a.sequence, a.coordinator.rawValue) < (b.sequence, b.coordinator.rawValue)
   }
   public var description: String { "\(coordinator).\(sequence)" }
+  /// Parses the description, `coordinator.sequence` (how swcorosync's clients get view ids).
+  public init?(_ text: String) {
+    let parts = text.split(separator: ".")
+    guard parts.count == 2, let coordinator = UInt32(parts[0]), let sequence = UInt64(parts[1]) else {
+      return nil
+    }
+    self.init(sequence: sequence, coordinator: NodeId(coordinator))
+  }
 }

@@ -6,12 +6,15 @@ import ResourceModel
 /// with a SHA-256, and the highest version whose file is valid is the configuration.
 ///
 /// Invariants:
-/// - A file, once renamed into place, is never modified; a crash leaves at most a stray
-///   `….json.tmp.<pid>`, which the next writer removes.
+/// - A file, once renamed into place, is never modified — only replaced whole (atomically) by a copy
+///   of the same numbers accepted in a later view (`ConfigVersion.acceptedIn`: two partitions made
+///   the same version, the later one wins); a crash leaves at most a stray `….json.tmp.<pid>`, which
+///   the next writer removes.
 /// - `load()` never fails: a corrupt, truncated, foreign or unreadable file is skipped (and
 ///   reported), the next older valid one is used. With no valid file it returns the empty
 ///   configuration at version 0.0.0, which every peer's copy outranks.
-/// - `save` stores only versions newer than the newest valid one unless forced, and pruning never
+/// - `save` stores only versions newer than the newest valid one (compared with the version inside
+///   its file, view included) unless forced, and pruning never
 ///   removes the newest valid version, so the configuration is never lost to the store.
 /// - Writers (`save`, `prune`) hold an exclusive `flock` on `cib.lock` in the directory, across
 ///   processes and threads; readers take no lock.
@@ -83,7 +86,9 @@ public struct ConfigStore: Sendable {
     try whileLocked { () throws(ConfigStoreError) in
       let listing = try listForUpdate()
       removeTemporaries(listing)
-      if !force, let stored = newestValid(listing), config.version <= stored {
+      // Compared with the stored file's own version, view included: a copy of the same numbers
+      // accepted in a later view replaces the file of that name (`ConfigVersion.acceptedIn`).
+      if !force, let stored = newestValidContained(listing), config.version <= stored {
         throw .staleVersion(offered: config.version, stored: stored, file: path(for: stored))
       }
       do throws(FileSystemError) {
@@ -93,7 +98,7 @@ public struct ConfigStore: Sendable {
       }
       if force {
         // Lowest first: a crash part-way leaves the highest old version winning, as before the call.
-        try remove(listing.newestFirst.filter { $0 > config.version }.reversed())
+        try remove(listing.newestFirst.filter { $0 > config.version.numbers }.reversed())
       }
       // The new version is durable and, written just now, the newest valid one; a failed
       // clean-up is retried by the next save or prune.
@@ -195,7 +200,7 @@ public struct ConfigStore: Sendable {
     } catch {
       return .skipped(StoreProblem(path: file, reason: .invalid(error)))
     }
-    guard config.version == version else {
+    guard config.version.numbers == version else {
       return .skipped(
         StoreProblem(path: file, reason: .versionMismatch(named: version, contained: config.version)))
     }
@@ -206,11 +211,22 @@ public struct ConfigStore: Sendable {
     listing.newestFirst.first { read($0).isValid }
   }
 
+  /// The version inside the newest valid file (with the view that accepted it).
+  private func newestValidContained(_ listing: Listing) -> ConfigVersion? {
+    for version in listing.newestFirst {
+      if case .valid(let config) = read(version) { return config.version }
+    }
+    return nil
+  }
+
   /// Removes every version file older than both the `keep` newest files and `newestValid`; with
   /// no valid version at all, nothing (the damaged files are all there is to recover from).
   private func pruneWhileLocked(keep: Int, newestValid: ConfigVersion?) throws(ConfigStoreError) -> [String] {
     let listing = try listForUpdate()
-    guard let newestValid, let oldestKept = listing.newestFirst.prefix(keep).last else { return [] }
+    guard let newestValid = newestValid?.numbers, let oldestKept = listing.newestFirst.prefix(keep).last
+    else {
+      return []
+    }
     let doomed = listing.newestFirst.filter { $0 < min(oldestKept, newestValid) }
     try remove(doomed)
     return doomed.map(path(for:))

@@ -55,10 +55,15 @@ public struct CorosyncEvent: Codable, Sendable, Equatable {
     /// A view was installed; `status` holds the new view and quorum together (never one without
     /// the other), `lost`/`left`/`joined` say what changed.
     case view
-    /// Quorum changed without a view change (last_man_standing window, expected votes, unblock).
+    /// Quorum changed without a view change (last_man_standing window, expected votes, unblock,
+    /// members that moved on: `movedOn`).
     case quorum
-    /// A group message, delivered in the same order on every member.
+    /// A group message, delivered in the same order on every member; `view` and `sequence` say
+    /// where in the order.
     case message
+    /// Every member of `view` has delivered its messages up to `sequence` (safe delivery: they are
+    /// in every member's hands whatever partition each ends up in).
+    case stable
   }
   public var event: Kind
   public var status: CorosyncStatus?
@@ -69,11 +74,15 @@ public struct CorosyncEvent: Codable, Sendable, Equatable {
   public var view: String?
   public var sequence: UInt64?
   public var payload: String?
+  /// For `quorum`: members of the installed view that moved on to a newer view without this node;
+  /// they no longer take part in it (its quorum was re-counted without them).
+  public var movedOn: [UInt32]?
   public init(
     event: Kind, status: CorosyncStatus? = nil, joined: [UInt32]? = nil, left: [UInt32]? = nil,
     lost: [UInt32]? = nil, origin: UInt32? = nil, view: String? = nil, sequence: UInt64? = nil,
-    payload: String? = nil
+    payload: String? = nil, movedOn: [UInt32]? = nil
   ) {
+    self.movedOn = movedOn
     self.event = event
     self.status = status
     self.joined = joined
@@ -182,13 +191,18 @@ public struct CorosyncStatus: Codable, Sendable, Equatable {
   public var failureTimeoutMs: Int64
   public var heartbeatIntervalMs: Int64
   public var counters: Counters
+  /// This swcorosync sends `stable` events (absent from one that does not: a client then cannot
+  /// wait for them).
+  public var stableDelivery: Bool?
 
   public init(
     cluster: String, nodeId: UInt32, nodeName: String, incarnation: UInt64, viewId: String,
     viewSequence: UInt64,
     viewCoordinator: UInt32, viewInstalledAt: Double?, changingView: Bool, members: [Member], quorum: Quorum,
-    nodes: [Node], failureTimeoutMs: Int64, heartbeatIntervalMs: Int64, counters: Counters
+    nodes: [Node], failureTimeoutMs: Int64, heartbeatIntervalMs: Int64, counters: Counters,
+    stableDelivery: Bool? = nil
   ) {
+    self.stableDelivery = stableDelivery
     self.cluster = cluster
     self.nodeId = nodeId
     self.nodeName = nodeName

@@ -80,6 +80,11 @@ public enum MembershipDirective: Sendable, Equatable {
   /// Write the highest view sequence used to disk before sending anything that follows, so a
   /// restarted node never reuses a view id (corosync keeps its ring id on disk for the same reason).
   case persistViewSequence(UInt64)
+  /// Every member of `view` has delivered its group messages up to sequence `upTo` (corosync's
+  /// "safe" delivery point): a message there is held by every member, whichever partition each of
+  /// them ends up in. Announced when it advances, from the members' heartbeats, and for the old view
+  /// just before a new one is installed (then from what was last heard of each member).
+  case stable(view: ViewId, upTo: UInt64)
 }
 
 /// Why a group message could not be queued.
@@ -133,6 +138,9 @@ public struct MembershipInstance: Sendable {
     var quorate = false
     var delivered: UInt64 = 0
     var sequenced: UInt64 = 0
+    /// The highest sequence it reported delivered in this node's installed view (kept once it moves
+    /// on: what it held when it left).
+    var deliveredInInstalled: UInt64 = 0
   }
   struct KnownRow: Sendable {
     var incarnation: UInt64
@@ -170,6 +178,8 @@ public struct MembershipInstance: Sendable {
   // Ordered messaging in the installed view.
   var log: [UInt64: SequencedMessage] = [:]
   public private(set) var delivered: UInt64 = 0
+  /// The stable point last announced for the installed view (`MembershipDirective.stable`).
+  var stableAnnounced: UInt64 = 0
   var nextSequence: UInt64 = 1
   var lastSequencedFromOrigin: [NodeId: UInt64] = [:]
   var previousView: ViewId?
@@ -215,6 +225,7 @@ public struct MembershipInstance: Sendable {
     }
     expirePhase(now: now, into: &out)
     evaluate(now: now, into: &out)
+    announceStable(into: &out)
     return out
   }
 
@@ -284,6 +295,7 @@ public struct MembershipInstance: Sendable {
       onRetransmit(viewId, from: from, to: to, requester: sender, into: &out)
     }
     evaluate(now: now, into: &out)
+    announceStable(into: &out)
     return out
   }
 
@@ -311,6 +323,7 @@ public struct MembershipInstance: Sendable {
     pendingBytes += payload.count
     var out: [MembershipDirective] = []
     retransmitPending(onlyNewestFrom: firstNew, into: &out)
+    announceStable(into: &out)
     return out
   }
 
@@ -422,6 +435,9 @@ public struct MembershipInstance: Sendable {
     peer.quorate = heartbeat.quorate
     peer.delivered = heartbeat.delivered
     peer.sequenced = heartbeat.sequenced
+    if let view = installed, heartbeat.view == view.id, view.members[sender] == peer.incarnation {
+      peer.deliveredInInstalled = max(peer.deliveredInInstalled, heartbeat.delivered)
+    }
     if let view = installed, view.members[sender] != nil, heartbeat.view != view.id {
       if peer.reportedViewMismatchSince == nil { peer.reportedViewMismatchSince = now }
     } else {
@@ -588,6 +604,8 @@ public struct MembershipInstance: Sendable {
 
   mutating func install(_ view: View, now: Instant, into out: inout [MembershipDirective]) {
     let previous = installed
+    // The old view's last word on stability, before anything of the new one.
+    announceStable(into: &out)
     var joined: [NodeId] = []
     var left: [NodeId] = []
     var lost: [NodeId] = []
@@ -623,6 +641,7 @@ public struct MembershipInstance: Sendable {
     futureView = nil
     futureLog = [:]
     delivered = 0
+    stableAnnounced = 0
     nextSequence = 1
     lastSequencedFromOrigin = [:]
     installed = view
@@ -630,6 +649,7 @@ public struct MembershipInstance: Sendable {
     for node in peers.keys {
       peers[node]?.reportedViewMismatchSince = nil
       peers[node]?.movedOnSince = nil
+      peers[node]?.deliveredInInstalled = 0
     }
     let quorateMembers = Set(view.memberIds.filter { $0 != me && peers[$0]?.quorate == true })
     out.append(
@@ -819,6 +839,27 @@ public struct MembershipInstance: Sendable {
         .send(
           .retransmit(view: view.id, from: delivered + 1, to: highest), to: view.coordinator, links: .best))
     }
+  }
+
+  /// The highest sequence of the installed view every member is known to have delivered: this
+  /// node's own count and each other member's last report in a heartbeat of this view (0 for a
+  /// member not heard from in it). A member that left still counts with what it had reported, so a
+  /// view change never makes a message stable that a departed member may not hold.
+  public var stableSequence: UInt64 {
+    guard let view = installed else { return 0 }
+    var stable = delivered
+    for node in view.memberIds where node != me {
+      stable = min(stable, peers[node]?.deliveredInInstalled ?? 0)
+    }
+    return stable
+  }
+
+  mutating func announceStable(into out: inout [MembershipDirective]) {
+    guard let view = installed else { return }
+    let stable = stableSequence
+    guard stable > stableAnnounced else { return }
+    stableAnnounced = stable
+    out.append(.stable(view: view.id, upTo: stable))
   }
 
   /// Drop messages every member of the view has delivered.

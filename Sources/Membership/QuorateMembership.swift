@@ -15,10 +15,14 @@ public struct QuorateMembership: Sendable {
     case persistViewSequence(UInt64)
     /// A view was installed; `quorum` is its evaluation, `wasQuorate` the quorate flag before it.
     case view(ViewChange, quorum: QuorumState, wasQuorate: Bool)
-    /// Quorum changed without a view change (last_man_standing, an administrator).
-    case quorum(QuorumState, reason: String)
+    /// Quorum changed without a view change (last_man_standing, an administrator, members that moved
+    /// on). `movedOn`: members of the installed view that moved on to a newer view without this node
+    /// (see `suspended`) — they no longer take part in this view, even though it is still installed.
+    case quorum(QuorumState, reason: String, movedOn: [NodeId])
     /// A group message, in the view's total order.
     case deliver(GroupDelivery)
+    /// Every member of `view` delivered its messages up to `upTo` (`MembershipDirective.stable`).
+    case stable(view: ViewId, upTo: UInt64)
   }
 
   public private(set) var instance: MembershipInstance
@@ -26,6 +30,8 @@ public struct QuorateMembership: Sendable {
   /// Set while members of the installed view have moved on to a newer view without this node and
   /// the members left here have no quorum: the quorum clients were told. Cleared by the next view.
   public private(set) var suspended: QuorumState?
+  /// While suspended: the members that moved on.
+  public private(set) var movedOn: [NodeId] = []
 
   /// The quorum clients were last told: the installed view's, unless suspended.
   public var effectiveQuorum: QuorumState { suspended ?? quorum.state }
@@ -59,9 +65,11 @@ public struct QuorateMembership: Sendable {
       members: Set(view.memberIds).subtracting(gone), quorateMembers: [], now: now)
     guard !state.quorate else { return nil }
     suspended = state
+    movedOn = gone
     instance.localQuorate = false
     let names = gone.map { "\($0)" }.joined(separator: ", ")
-    return .quorum(state, reason: "members \(names) moved on to a newer view without this node")
+    return .quorum(
+      state, reason: "members \(names) moved on to a newer view without this node", movedOn: gone)
   }
 
   /// When `tick` is due at the latest.
@@ -108,12 +116,12 @@ public struct QuorateMembership: Sendable {
   mutating func quorumChanged(_ state: QuorumState, reason: String) -> Event {
     guard var shown = suspended else {
       instance.localQuorate = state.quorate
-      return .quorum(state, reason: reason)
+      return .quorum(state, reason: reason, movedOn: [])
     }
     // Still suspended: the change applies to the view this node is no longer fully part of.
     shown.expectedVotes = state.expectedVotes
     suspended = shown
-    return .quorum(shown, reason: reason)
+    return .quorum(shown, reason: reason, movedOn: movedOn)
   }
 
   mutating func process(_ directives: [MembershipDirective], now: Instant) -> [Event] {
@@ -122,9 +130,11 @@ public struct QuorateMembership: Sendable {
       case .send(let message, let to, let links): return .send(message, to: to, links: links)
       case .persistViewSequence(let sequence): return .persistViewSequence(sequence)
       case .deliver(let delivery): return .deliver(delivery)
+      case .stable(let view, let upTo): return .stable(view: view, upTo: upTo)
       case .installView(let change):
         let before = effectiveQuorum.quorate
         suspended = nil
+        movedOn = []
         let state = quorum.viewInstalled(
           members: Set(change.view.memberIds), quorateMembers: change.quorateMembers, now: now)
         instance.localQuorate = state.quorate

@@ -359,8 +359,10 @@ public final class CorosyncDaemon: @unchecked Sendable {
         send(message, to: to, links: links)
       case .view(let change, let state, let before):
         installed(change, quorum: state, wasQuorate: before)
-      case .quorum(let state, let reason):
-        quorumChanged(state, reason: reason)
+      case .quorum(let state, let reason, let movedOn):
+        quorumChanged(state, reason: reason, movedOn: movedOn)
+      case .stable(let view, let upTo):
+        publish(CorosyncEvent(event: .stable, view: view.description, sequence: upTo))
       case .deliver(let delivery):
         publish(
           CorosyncEvent(
@@ -439,11 +441,13 @@ public final class CorosyncDaemon: @unchecked Sendable {
     for node in change.lost { runNodeLostHook(node) }
   }
 
-  func quorumChanged(_ state: QuorumState, reason: String) {
+  func quorumChanged(_ state: QuorumState, reason: String, movedOn: [NodeId]) {
     logger.notice(
       "quorum \(state.quorate ? "quorate" : "NOT quorate") (\(reason)): expected votes \(state.expectedVotes), quorum \(state.quorum)"
     )
-    publish(CorosyncEvent(event: .quorum, status: status()))
+    publish(
+      CorosyncEvent(
+        event: .quorum, status: status(), movedOn: movedOn.isEmpty ? nil : movedOn.map(\.rawValue)))
   }
 
   func name(of node: NodeId) -> String { config.node(id: node)?.name ?? "node\(node)" }
@@ -540,7 +544,8 @@ public final class CorosyncDaemon: @unchecked Sendable {
           "wrongCluster": drops.wrongCluster, "notForMe": drops.notForMe,
           "staleIncarnation": drops.staleIncarnation,
           "unknownSender": unknownSender,
-        ]))
+        ]),
+      stableDelivery: true)
   }
 
   func setExpectedVotes(_ votes: Int) -> String? {

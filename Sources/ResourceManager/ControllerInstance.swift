@@ -1,3 +1,4 @@
+import ClusterTypes
 import ResourceModel
 import Scheduler
 
@@ -19,6 +20,16 @@ public enum ControllerDirective: Sendable, Equatable {
   case fence(FenceRequest)
   /// This node was fenced but still runs: carry out `fencing-reaction` (stop | panic).
   case fenced(reaction: String)
+}
+
+/// Where swcorosync delivered a group message in its total order: the view and the sequence in it.
+public struct DeliveryPosition: Sendable, Equatable {
+  public var view: ViewId
+  public var sequence: UInt64
+  public init(view: ViewId, sequence: UInt64) {
+    self.view = view
+    self.sequence = sequence
+  }
 }
 
 public enum LogLevel: String, Sendable, Equatable {
@@ -86,7 +97,7 @@ public struct ControllerInstance: Sendable {
   var repeats = 0
   public private(set) var notes: [String] = []
   /// Scheduler runs so far (the daemon times the inputs that ran it: `swpcs metrics`).
-  public private(set) var schedulerRuns = 0
+  public internal(set) var schedulerRuns = 0
 
   // Requests of local clients waiting for the DC's answer.
   var pendingRequests: [String: Int] = [:]
@@ -97,10 +108,20 @@ public struct ControllerInstance: Sendable {
   var undeliveredResults: [ActionResult] = []
   /// DC: the version of the last change it published (not necessarily adopted yet).
   var publishing: ConfigVersion?
+  /// Changes of local clients adopted here, not answered yet: a change is acknowledged only once
+  /// every member of the view it was delivered in has delivered it (swcorosync's `stable` event) —
+  /// a publish that reached only one side of a view that is splitting must not be acknowledged
+  /// there, since the other side may accept another change at the same version.
+  var awaitingStable: [(position: DeliveryPosition, token: Int)] = []
   /// The last action spec seen per resource (from results): agent and parameters of resources that
   /// may no longer be in the configuration but still run somewhere.
   var specs: [String: ActionSpec] = [:]
   var fencer = FencerState()
+  /// Members of the installed view that moved on to a newer view without this node while the rest
+  /// has no quorum (swcorosync's `quorum` event); until the next view this node acts alone
+  /// (`ControllerAlone.swift`) and schedules nothing for the cluster.
+  public internal(set) var movedOn: Set<String> = []
+  var localRun: LocalRun?
 
   public init(settings: ControllerSettings, config: ResourceConfiguration) {
     self.settings = settings
@@ -132,8 +153,11 @@ public struct ControllerInstance: Sendable {
   public mutating func viewChanged(
     members newMembers: [String], lost: [String], left: [String], quorate: Bool, now: Int64
   ) -> [ControllerDirective] {
-    var out: [ControllerDirective] = []
+    var out = answerUnconfirmedChanges()
     connected = true
+    publishing = nil
+    movedOn = []
+    localRun = nil
     let previous = members
     members = newMembers.sorted { id($0) < id($1) }
     self.quorate = quorate
@@ -160,6 +184,14 @@ public struct ControllerInstance: Sendable {
       }
       shuttingDown.remove(node)
     }
+    // Lost and back at once (a new incarnation: its swcorosync restarted): its fail counts went with
+    // it, as Pacemaker erases a lost node's attributes.
+    for node in lost where members.contains(node) {
+      for resource in state.resources.keys {
+        state.resources[resource]?[node]?.failCounts = [:]
+        state.resources[resource]?[node]?.lastFailure = nil
+      }
+    }
     abortTransition(reason: "membership changed")
     // Every member says hello in the new view: its config version and its own resources.
     out.append(.broadcast(.hello(makeHello())))
@@ -179,10 +211,20 @@ public struct ControllerInstance: Sendable {
     return out
   }
 
-  public mutating func quorumChanged(_ quorate: Bool, now: Int64) -> [ControllerDirective] {
+  /// Quorum changed without a view change. `movedOn`: members of the view that moved on to a newer
+  /// view without this node (the quorum was counted without them).
+  public mutating func quorumChanged(_ quorate: Bool, movedOn gone: [String] = [], now: Int64)
+    -> [ControllerDirective]
+  {
     self.quorate = quorate
+    var out: [ControllerDirective] = []
+    if !gone.isEmpty && !quorate && movedOn.isEmpty {
+      movedOn = Set(gone)
+      running = nil
+      out += actAlone(now: now)
+    }
     abortTransition(reason: "quorum changed")
-    return schedule(now: now)
+    return out + schedule(now: now)
   }
 
   /// swcorosync went away: this node is no longer a cluster member.
@@ -191,18 +233,50 @@ public struct ControllerInstance: Sendable {
     members = []
     joined = []
     running = nil
-    return [.log(level: .error, "lost the connection to swcorosync: no longer acting as a cluster member")]
+    return answerUnconfirmedChanges() + [
+      .log(level: .error, "lost the connection to swcorosync: no longer acting as a cluster member")
+    ]
   }
 
-  public mutating func received(_ message: ControllerMessage, from origin: String, now: Int64)
-    -> [ControllerDirective]
-  {
+  /// swcorosync: every member of `view` delivered its messages up to `upTo`. Changes adopted there
+  /// are now held by all of them: acknowledge them.
+  public mutating func stable(view: ViewId, upTo: UInt64, now: Int64) -> [ControllerDirective] {
+    var out: [ControllerDirective] = []
+    awaitingStable.removeAll { entry in
+      guard entry.position.view == view, entry.position.sequence <= upTo else { return false }
+      out.append(.reply(token: entry.token, ManagerResponse(ok: true)))
+      return true
+    }
+    return out
+  }
+
+  /// The view changed (or swcorosync went away) before every member was known to hold the changes
+  /// still waiting: they may or may not survive (the members that did not get them may accept
+  /// another change at the same version, which then wins), so the client is told so.
+  mutating func answerUnconfirmedChanges() -> [ControllerDirective] {
+    defer { awaitingStable = [] }
+    return awaitingStable.map { entry in
+      .reply(
+        token: entry.token,
+        ManagerResponse(
+          ok: false,
+          error:
+            "the cluster membership changed before every member had the new configuration: it may or may not be in force; check and retry"
+        ))
+    }
+  }
+
+  /// A group message, delivered in total order. `position`: where swcorosync delivered it (nil from
+  /// a shell that does not say: then a change is acknowledged on delivery).
+  public mutating func received(
+    _ message: ControllerMessage, from origin: String, at position: DeliveryPosition? = nil, now: Int64
+  ) -> [ControllerDirective] {
     var out: [ControllerDirective] = []
     switch message {
     case .hello(let hello):
       guard members.contains(hello.node) else { break }
       if hello.joining == true && hello.node != me && joined.contains(me) {
-        out.append(.broadcast(.hello(makeHello())))
+        out.append(.broadcast(.hello(makeHello(handingBackTo: hello.node))))
       }
       if hello.joining == true, var run = running {
         // Its swpacemakerd restarted: what the DC asked of the old one will never be reported.
@@ -232,10 +306,26 @@ public struct ControllerInstance: Sendable {
       }
       configVersions[hello.node] = hello.configVersion
       if hello.shuttingDown { shuttingDown.insert(hello.node) } else { shuttingDown.remove(hello.node) }
-      // A node is the authority on its own resources.
-      for (resource, _) in state.resources { state.resources[resource]?[hello.node] = nil }
+      // A node is the authority on its own resources — not on its fail counts, which every member
+      // keeps for it (Pacemaker keeps them in its attribute manager on every node): a restarted
+      // swpacemakerd says hello with none and must not wipe them. They go when the node leaves.
+      var held: [String: ResourceNodeState] = [:]
+      for (resource, _) in state.resources {
+        held[resource] = state.resources[resource]?[hello.node]
+        state.resources[resource]?[hello.node] = nil
+      }
       for (resource, nodeState) in hello.resources {
         state.resources[resource, default: [:]][hello.node] = nodeState
+      }
+      for (resource, old) in held.sorted(by: { $0.key < $1.key }) {
+        mergeFailures(
+          node: hello.node, resource: resource, counts: old.failCounts, lastFailure: old.lastFailure)
+      }
+      if let handed = hello.heldFailures, members.contains(handed.node) {
+        for (resource, counts) in handed.counts.sorted(by: { $0.key < $1.key }) {
+          mergeFailures(
+            node: handed.node, resource: resource, counts: counts, lastFailure: handed.lastFailure[resource])
+        }
       }
       for (resource, spec) in hello.specs ?? [:] where specs[resource] == nil { specs[resource] = spec }
       setMembership(hello.node, hello.shuttingDown ? .shuttingDown : .online)
@@ -243,7 +333,19 @@ public struct ControllerInstance: Sendable {
       out += publishConfigIfNewest()
       abortTransition(reason: "node \(hello.node) joined")
     case .configPublish(let publish):
-      if let new = publish.config, new.version > config.version {
+      // A change is valid only in the view its DC accepted it in (the DC checked that view's members'
+      // versions): delivered in a later one (it waited in swcorosync's queue across a view change),
+      // another change may already have been accepted from the same base.
+      let stale =
+        publish.requestId != nil && position != nil && publish.config?.version.acceptedIn != nil
+        && publish.config?.version.acceptedIn != position?.view
+      if stale {
+        out.append(
+          .log(
+            level: .warning,
+            "ignoring configuration \(publish.config?.version.description ?? "?") accepted in view \(publish.config?.version.acceptedIn?.description ?? "?"), delivered in \(position?.view.description ?? "?")"
+          ))
+      } else if let new = publish.config, new.version > config.version {
         let onlyAgentData = Self.differsOnlyInAgentData(config, new)
         config = new
         lastChange = now
@@ -254,14 +356,19 @@ public struct ControllerInstance: Sendable {
       if let requestId = publish.requestId, publish.origin == me,
         let token = pendingRequests.removeValue(forKey: requestId)
       {
-        // Acknowledged only if this very configuration is now in force here.
-        let adopted = publish.error == nil && publish.config == config
-        out.append(
-          .reply(
-            token: token,
-            ManagerResponse(
-              ok: adopted,
-              error: publish.error ?? (adopted ? nil : "the configuration changed meanwhile; retry"))))
+        // Acknowledged only if this very configuration is now in force here, and once every member
+        // of the view holds it.
+        let adopted = !stale && publish.error == nil && publish.config == config
+        if adopted, let position {
+          awaitingStable.append((position, token))
+        } else {
+          out.append(
+            .reply(
+              token: token,
+              ManagerResponse(
+                ok: adopted,
+                error: publish.error ?? (adopted ? nil : "the configuration changed meanwhile; retry"))))
+        }
       }
     case .configChange(let change):
       guard isDC else { break }
@@ -291,7 +398,7 @@ public struct ControllerInstance: Sendable {
         var new = change.config
         new.version = ConfigVersion(
           adminEpoch: max(config.version.adminEpoch, new.version.adminEpoch), epoch: config.version.epoch + 1,
-          numUpdates: 0)
+          numUpdates: 0, acceptedIn: position?.view)
         publishing = new.version
         out.append(
           .broadcast(
@@ -398,9 +505,9 @@ public struct ControllerInstance: Sendable {
     let result = ActionResult(
       transition: request.transition, index: request.index, node: me, spec: request.spec, rc: rc,
       status: status,
-      durationMs: durationMs, output: String(output.suffix(2048)), at: now / 1000)
+      durationMs: durationMs, output: String(output.suffix(2048)), at: now / 1000, dc: request.dc)
     undeliveredResults.append(result)
-    return [.broadcast(.actionResult(result))]
+    return [.broadcast(.actionResult(result))] + completedAlone(request)
   }
 
   /// A recurring monitor (or systemd's own notification) found the resource failed here.
@@ -518,7 +625,28 @@ public struct ControllerInstance: Sendable {
     if let i = state.nodes.firstIndex(where: { $0.name == node }) { state.nodes[i].pending = true }
   }
 
-  func makeHello() -> Hello {
+  /// Keeps the higher of each fail count (and the later failure time) for `node`'s `resource`.
+  mutating func mergeFailures(node: String, resource: String, counts: [String: Int], lastFailure: Int64?) {
+    guard !counts.isEmpty else { return }
+    var s = state.resources[resource]?[node] ?? ResourceNodeState(role: .unknown)
+    for (key, count) in counts where count > s.failCounts[key] ?? 0 { s.failCounts[key] = count }
+    if let lastFailure, lastFailure > s.lastFailure ?? .min { s.lastFailure = lastFailure }
+    state.resources[resource, default: [:]][node] = s
+  }
+
+  /// The fail counts this replica holds for `node` (for a hello answering its restarted controller).
+  func heldFailures(of node: String) -> HeldFailures? {
+    var counts: [String: [String: Int]] = [:]
+    var last: [String: Int64] = [:]
+    for (resource, byNode) in state.resources {
+      guard let s = byNode[node], !s.failCounts.isEmpty else { continue }
+      counts[resource] = s.failCounts
+      if let t = s.lastFailure { last[resource] = t }
+    }
+    return counts.isEmpty ? nil : HeldFailures(node: node, counts: counts, lastFailure: last)
+  }
+
+  func makeHello(handingBackTo joiner: String? = nil) -> Hello {
     var projected = self
     for result in undeliveredResults { _ = projected.apply(result, now: 0) }
     var mine: [String: ResourceNodeState] = [:]
@@ -527,7 +655,8 @@ public struct ControllerInstance: Sendable {
       node: me, configVersion: config.version, resources: mine, shuttingDown: shuttingDown.contains(me),
       specs: specs.filter { mine[$0.key] != nil }, fenceHistory: fencer.history, unclean: uncleanNodes(),
       seen: fencer.seen.union(fencer.fencedAt.keys).sorted(),
-      attributes: state.nodes.first { $0.name == me }?.transientAttributes ?? [:])
+      attributes: state.nodes.first { $0.name == me }?.transientAttributes ?? [:],
+      heldFailures: joiner.flatMap { heldFailures(of: $0) })
   }
 
   /// Non-members this replica holds UNCLEAN, with their resources (carried in hellos).
@@ -565,7 +694,7 @@ public struct ControllerInstance: Sendable {
     if result.status == Self.refusedStatus {
       // Never run: nothing changed on that node, but the plan did not happen.
       state.resources[spec.resource, default: [:]][result.node] = s
-      if isDC, var run = running, result.transition == run.id, result.index >= 0 {
+      if isDC, var run = running, isOwn(result, run) {
         run.completed.insert(result.index)
         run.aborted = true
         running = run
@@ -674,7 +803,7 @@ public struct ControllerInstance: Sendable {
     state.resources[spec.resource, default: [:]][result.node] = s
 
     // DC bookkeeping.
-    if isDC, var run = running, result.transition == run.id, result.index >= 0 {
+    if isDC, var run = running, isOwn(result, run) {
       run.completed.insert(result.index)
       if failure || !expected(result) { run.aborted = true }
       running = run
@@ -714,6 +843,15 @@ public struct ControllerInstance: Sendable {
     if !["stop", "ban", "migrate", "standby", "fence"].contains(handling) { s.onFail = nil }
   }
 
+  /// This controller as the DC that asks for actions (`ActionRequest.dc`).
+  var dcKey: String { "\(me)@\(settings.startedAtMs)" }
+
+  /// Whether `result` answers an action of the running transition (not one of an earlier DC's
+  /// transition with the same number).
+  func isOwn(_ result: ActionResult, _ run: RunningTransition) -> Bool {
+    result.transition == run.id && result.index >= 0 && (result.dc == nil || result.dc == dcKey)
+  }
+
   /// The status of an action a node refused to run because it had no quorum.
   static let refusedStatus = "refused-no-quorum"
 
@@ -739,7 +877,7 @@ public struct ControllerInstance: Sendable {
 
   mutating func schedule(now: Int64) -> [ControllerDirective] {
     var out = reapFenceOperations(now: now)
-    guard connected, isDC else {
+    guard connected, isDC, movedOn.isEmpty else {
       running = nil
       return out
     }
@@ -861,7 +999,8 @@ public struct ControllerInstance: Sendable {
       run.dispatched.insert(index)
       out.append(
         .broadcast(
-          .actionRequest(ActionRequest(transition: run.id, index: index, node: action.node, spec: spec))))
+          .actionRequest(
+            ActionRequest(transition: run.id, index: index, node: action.node, spec: spec, dc: dcKey))))
     }
     running = run
     return out

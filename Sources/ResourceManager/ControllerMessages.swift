@@ -69,12 +69,17 @@ public struct Hello: Codable, Sendable, Equatable {
   /// The sender's own transient node attributes (a node is their authority; empty after a restart,
   /// as Pacemaker clears `reboot`-lifetime attributes).
   public var attributes: [String: String]?
+  /// In an answer to a `joining` hello: the fail counts the sender holds for the joining node
+  /// (resource → failures). Its restarted controller knows none; every member kept them, as
+  /// Pacemaker's attribute manager keeps fail counts on every node, and hands them back.
+  public var heldFailures: HeldFailures?
   public init(
     node: String, configVersion: ConfigVersion, resources: [String: ResourceNodeState], shuttingDown: Bool,
     specs: [String: ActionSpec]? = nil, fenceHistory: [FenceHistoryEntry]? = nil,
     unclean: [String: [String: ResourceNodeState]]? = nil, seen: [String]? = nil,
-    attributes: [String: String]? = nil
+    attributes: [String: String]? = nil, heldFailures: HeldFailures? = nil
   ) {
+    self.heldFailures = heldFailures
     self.attributes = attributes
     self.fenceHistory = fenceHistory
     self.unclean = unclean
@@ -147,11 +152,15 @@ public struct ActionRequest: Codable, Sendable, Equatable {
   public var index: Int
   public var node: String
   public var spec: ActionSpec
-  public init(transition: Int, index: Int, node: String, spec: ActionSpec) {
+  /// The DC that asked, as `node@start-ms` of its controller: transition numbers start again with
+  /// every DC, so a result names its transition by both (as Pacemaker's transition key names the DC).
+  public var dc: String?
+  public init(transition: Int, index: Int, node: String, spec: ActionSpec, dc: String? = nil) {
     self.transition = transition
     self.index = index
     self.node = node
     self.spec = spec
+    self.dc = dc
   }
 }
 
@@ -169,10 +178,13 @@ public struct ActionResult: Codable, Sendable, Equatable {
   public var output: String
   /// Seconds since the epoch when the result was produced.
   public var at: Int64
+  /// The request's `dc`.
+  public var dc: String?
   public init(
     transition: Int, index: Int, node: String, spec: ActionSpec, rc: Int, status: String, durationMs: Int,
-    output: String, at: Int64
+    output: String, at: Int64, dc: String? = nil
   ) {
+    self.dc = dc
     self.transition = transition
     self.index = index
     self.node = node
@@ -195,5 +207,19 @@ public struct Cleanup: Codable, Sendable, Equatable {
     self.resource = resource
     self.node = node
     self.refresh = refresh
+  }
+}
+
+/// Fail counts a member holds for another node (`Hello.heldFailures`).
+public struct HeldFailures: Codable, Sendable, Equatable {
+  public var node: String
+  /// Resource → operation key → count.
+  public var counts: [String: [String: Int]]
+  /// Resource → the last failure's time (seconds since the epoch).
+  public var lastFailure: [String: Int64]
+  public init(node: String, counts: [String: [String: Int]], lastFailure: [String: Int64]) {
+    self.node = node
+    self.counts = counts
+    self.lastFailure = lastFailure
   }
 }

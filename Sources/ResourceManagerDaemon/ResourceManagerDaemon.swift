@@ -1,4 +1,5 @@
 import ClusterConfig
+import ClusterTypes
 import ConfigStore
 import ControlProtocol
 import ControlSocket
@@ -53,6 +54,9 @@ public final class ResourceManagerDaemon: @unchecked Sendable {
   var nodeNames: [UInt32: String]
 
   var corosync: Channel?
+  /// swcorosync announces stable delivery (its subscribe answer says so): only then are delivery
+  /// positions passed to the controller, which then waits for `stable` before acknowledging a change.
+  var corosyncAnnouncesStable = false
   var controlChannel: Channel?
   var clients: [Int: ControlClient] = [:]
   var clientCounter = 0
@@ -303,7 +307,12 @@ public final class ResourceManagerDaemon: @unchecked Sendable {
             left: (event.left ?? []).compactMap { nodeNames[$0] }, quorate: status.quorum.quorate, now: now)
         }
       case .quorum:
-        if let status = event.status { step { $0.quorumChanged(status.quorum.quorate, now: now) } }
+        guard let status = event.status else { return }
+        let movedOn = (event.movedOn ?? []).compactMap { nodeNames[$0] }
+        step { $0.quorumChanged(status.quorum.quorate, movedOn: movedOn, now: now) }
+      case .stable:
+        guard let view = event.view.flatMap(ViewId.init), let upTo = event.sequence else { return }
+        step { $0.stable(view: view, upTo: upTo, now: now) }
       case .message:
         guard let payload = event.payload.flatMap({ Data(base64Encoded: $0) }), let origin = event.origin,
           let name = nodeNames[origin]
@@ -311,7 +320,10 @@ public final class ResourceManagerDaemon: @unchecked Sendable {
         do {
           let message = try decoder.decode(ControllerMessage.self, from: payload)
           if case .cleanup(let cleanup) = message { resetFailedUnits(cleanup) }
-          step { $0.received(message, from: name, now: now) }
+          let position = event.view.flatMap(ViewId.init).flatMap { view in
+            event.sequence.map { DeliveryPosition(view: view, sequence: $0) }
+          }.flatMap { corosyncAnnouncesStable ? $0 : nil }
+          step { $0.received(message, from: name, at: position, now: now) }
         } catch {
           logger.warning("undecodable message from \(name): \(error)")
         }
@@ -324,10 +336,14 @@ public final class ResourceManagerDaemon: @unchecked Sendable {
         if !corosyncMetricsWaiting.isEmpty { corosyncMetricsWaiting.removeFirst()?.succeed(metrics) }
       } else if !response.ok {
         logger.error("swcorosync refused a request: \(response.error ?? "?")")
-      } else if let status = response.status, controller.members.isEmpty, !status.members.isEmpty {
-        // The answer to subscribe: the current view.
-        step {
-          $0.attached(members: status.members.map(\.name), quorate: status.quorum.quorate, now: Self.wallMs())
+      } else if let status = response.status {
+        // The answer to subscribe: what this swcorosync sends, and the current view.
+        corosyncAnnouncesStable = status.stableDelivery == true
+        if controller.members.isEmpty, !status.members.isEmpty {
+          step {
+            $0.attached(
+              members: status.members.map(\.name), quorate: status.quorum.quorate, now: Self.wallMs())
+          }
         }
       }
     }
@@ -422,8 +438,9 @@ public final class ResourceManagerDaemon: @unchecked Sendable {
     let operation = operationRequest(spec)
     logger.debug(
       "\(spec.action) \(spec.resource)\(spec.intervalMs > 0 ? " every \(spec.intervalMs) ms" : "")")
-    Task {
-      let result = await executor.run(operation)
+    // Queued now, on the loop, in the order of the controller's directives (a start before the
+    // stop that follows it); the result is handed to the loop before the resource's next action.
+    executor.submit(operation) { result in
       self.loop.execute {
         self.completed(request, result)
         if spec.intervalMs > 0 && result.status == .done
@@ -478,8 +495,7 @@ public final class ResourceManagerDaemon: @unchecked Sendable {
     recurring[key] = monitor
     let executor = self.executor
     let operation = operationRequest(monitor.spec)
-    Task {
-      let result = await executor.run(operation)
+    executor.submit(operation) { result in
       self.loop.execute {
         guard var current = self.recurring[key] else { return }
         self.counters.countAction(current.spec.action, intervalMs: current.spec.intervalMs, result)

@@ -1,3 +1,5 @@
+import ClusterTypes
+
 /// The replicated cluster configuration — swpcs's equivalent of the CIB's `<configuration>`:
 /// properties, defaults, nodes and their attributes, resources and constraints.
 ///
@@ -38,22 +40,43 @@ public struct ResourceConfiguration: Codable, Sendable, Equatable {
   }
 }
 
-/// (admin_epoch, epoch, num_updates): Pacemaker's configuration version, compared lexicographically.
-/// Every accepted change bumps `epoch` (and resets `numUpdates`); `adminEpoch` is raised only by an
-/// administrator to force one copy to win.
+/// (admin_epoch, epoch, num_updates): Pacemaker's configuration version, compared lexicographically,
+/// then by `acceptedIn`. Every accepted change bumps `epoch` (and resets `numUpdates`); `adminEpoch`
+/// is raised only by an administrator to force one copy to win.
 public struct ConfigVersion: Codable, Sendable, Hashable, Comparable, CustomStringConvertible {
   public var adminEpoch: UInt64
   public var epoch: UInt64
   public var numUpdates: UInt64
-  public init(adminEpoch: UInt64 = 0, epoch: UInt64 = 0, numUpdates: UInt64 = 0) {
+  /// The membership view in which the DC accepted the change that made this version (nil: not
+  /// known — imported, edited offline, or from a controller not told its views). Two copies of one
+  /// version exist when a publish reached only part of a view that was splitting and the majority
+  /// then accepted another change from the same base; the later view's copy wins. It is the one
+  /// that may have been acknowledged: an acknowledged copy was held by every member of a quorate
+  /// view, and any later quorate view shares a member with it, so its DC could not have accepted
+  /// the other change from the base.
+  public var acceptedIn: ViewId?
+  public init(adminEpoch: UInt64 = 0, epoch: UInt64 = 0, numUpdates: UInt64 = 0, acceptedIn: ViewId? = nil) {
     self.adminEpoch = adminEpoch
     self.epoch = epoch
     self.numUpdates = numUpdates
+    self.acceptedIn = acceptedIn
   }
   public static func < (a: ConfigVersion, b: ConfigVersion) -> Bool {
-    (a.adminEpoch, a.epoch, a.numUpdates) < (b.adminEpoch, b.epoch, b.numUpdates)
+    if (a.adminEpoch, a.epoch, a.numUpdates) != (b.adminEpoch, b.epoch, b.numUpdates) {
+      return (a.adminEpoch, a.epoch, a.numUpdates) < (b.adminEpoch, b.epoch, b.numUpdates)
+    }
+    switch (a.acceptedIn, b.acceptedIn) {
+    case (nil, nil), (_, nil): return false
+    case (nil, _): return true
+    case (let x?, let y?): return x < y
+    }
   }
+  /// Pacemaker's spelling (and the store's file name): without the view.
   public var description: String { "\(adminEpoch).\(epoch).\(numUpdates)" }
+  /// (admin_epoch, epoch, num_updates) alone, without the view (what a store file is named by).
+  public var numbers: ConfigVersion {
+    ConfigVersion(adminEpoch: adminEpoch, epoch: epoch, numUpdates: numUpdates)
+  }
 }
 
 /// A node's permanent attributes.

@@ -71,6 +71,7 @@ func editConfiguration(
     if config == status.config { return }
     config.version.epoch += 1
     config.version.numUpdates = 0
+    config.version.acceptedIn = nil
     do { try ConfigFile.write(config, to: file) } catch { fail("cannot write \(file): \(error)") }
     return
   }
@@ -97,7 +98,11 @@ func editConfiguration(
       ManagerRequest(op: .replaceConfig, config: config, baseVersion: status.config.version))
     if response.ok { return }
     let message = response.error ?? "the change was refused"
-    if message.contains("changed meanwhile") && attempt < 5 { continue }
+    // Retried from a fresh read: another change got in first, or the membership changed before every
+    // member held this one (then, if it did survive, the edit is already in force and changes nothing).
+    if (message.contains("changed meanwhile") || message.contains("membership changed")) && attempt < 5 {
+      continue
+    }
     fail("\(what): \(message)", code: message.contains("designated") ? ExitStatus.noQuorum : ExitStatus.error)
   }
 }

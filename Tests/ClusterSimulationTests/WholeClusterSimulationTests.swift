@@ -41,10 +41,13 @@ struct WholeClusterSimulationTests {
   /// offline by a DC that knew nothing of its resources), 4651 (a change accepted before every
   /// member's configuration version was known), 1607 (invariant: without fencing a service on a node
   /// whose swpacemakerd is down does not count), 1924 (a DC waiting forever for an action a
-  /// restarted swpacemakerd never ran).
+  /// restarted swpacemakerd never ran), 4348 and 9737 (a change acknowledged on delivery to one side
+  /// of a splitting view; two copies of one version), 7823 (a restarted swpacemakerd's hello wiping
+  /// its fail counts), 9181 (a stop overtaking the start before it on one resource), 9347 (a node
+  /// left behind by its view's DC kept its resources).
   static let regressionSeeds: [UInt64] = [
     16, 42, 70, 975, 194, 352, 155, 255, 56, 2000, 196, 36, 276, 1433, 2399, 1029, 1273, 2, 145, 4651, 1607,
-    1924,
+    1924, 4348, 9737, 7823, 9181, 9347,
   ]
 
   @Test("seeds that once found bugs pass", arguments: regressionSeeds)

@@ -1,3 +1,4 @@
+import ClusterTypes
 import ConfigStore
 import Foundation
 import ResourceModel
@@ -67,6 +68,31 @@ import Testing
         == "\(scratch.path)/cib-0.5.0.json: refusing to save version 0.4.0: not newer than the stored 0.5.0 (save with force to replace it)"
     )
     #expect(store.versions() == [version(5)])
+  }
+
+  @Test func aCopyOfTheSameVersionAcceptedInALaterViewReplacesTheStoredOne() throws {
+    let scratch = try ScratchDirectory()
+    defer { scratch.remove() }
+    let store = ConfigStore(directory: scratch.path)
+    var early = version(5)
+    early.acceptedIn = ViewId(sequence: 4, coordinator: NodeId(1))
+    var late = version(5)
+    late.acceptedIn = ViewId(sequence: 6, coordinator: NodeId(2))
+    try store.save(sampleConfiguration(early))
+    var winner = sampleConfiguration(late)
+    winner.properties["from"] = "the majority"
+    try store.save(winner)
+    #expect(scratch.names() == ["cib-0.5.0.json", "cib.lock"])
+    let (loaded, problems) = store.load()
+    #expect(loaded == winner)
+    #expect(problems.isEmpty)
+    // The earlier view's copy (or the same one again) no longer gets in.
+    for stale in [early, late, version(5)] {
+      #expect(
+        throws: ConfigStoreError.staleVersion(offered: stale, stored: late, file: store.path(for: late))
+      ) { try store.save(sampleConfiguration(stale)) }
+    }
+    #expect(store.load().0 == winner)
   }
 
   @Test func aForcedOlderVersionBecomesTheCurrentOne() throws {

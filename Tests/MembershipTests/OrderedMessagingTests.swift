@@ -75,6 +75,39 @@ struct OrderedMessagingTests {
     #expect(sim.violations().isEmpty)
   }
 
+  @Test("a message is announced stable once every member has delivered it")
+  func stableOnceEveryMemberDelivered() throws {
+    var sim = formed(3)
+    let view = sim.installedView(n1)!.id
+    try sim.submit(payload("config"), at: n2)
+    sim.run(for: .milliseconds(1))
+    let delivered = try #require(sim.nodes[n1]!.deliveries[view]?.last)
+    // Delivered everywhere at once, but known to be held by all only from their heartbeats.
+    #expect((sim.nodes[n2]!.stable[view] ?? 0) < delivered.sequence)
+    sim.run(for: .milliseconds(500))
+    for id in sim.ids { #expect((sim.nodes[id]!.stable[view] ?? 0) >= delivered.sequence) }
+    #expect(sim.violations().isEmpty)
+  }
+
+  @Test("a message only one side of a splitting view delivered is never announced stable")
+  func notStableOnOneSide() throws {
+    var sim = formed(3)
+    let view = sim.installedView(n1)!.id
+    // n1 (the sequencer) orders and delivers it; n2 and n3 never get it, and the view splits.
+    sim.block(from: n1, to: n2)
+    sim.block(from: n1, to: n3)
+    try sim.submit(payload("config"), at: n1)
+    sim.run(for: .milliseconds(1))
+    let delivered = try #require(sim.nodes[n1]!.deliveries[view]?.last)
+    sim.partition([[n1], [n2, n3]])
+    sim.run(for: .seconds(3))
+    #expect(sim.installedView(n1)!.id != view)
+    #expect(sim.agree(on: [n2, n3]))
+    #expect((sim.nodes[n1]!.stable[view] ?? 0) < delivered.sequence)
+    #expect(sim.nodes[n2]!.deliveries[view]?.contains(delivered) != true)
+    #expect(sim.violations().isEmpty)
+  }
+
   @Test("an oversized message is refused with its size and the limit")
   func oversize() {
     var sim = formed(2)

@@ -83,15 +83,18 @@ struct QuorateMembershipTests {
     #expect(!sim.node.effectiveQuorum.quorate)
     #expect(
       sim.events.contains { event in
-        if case .quorum(let state, _) = event { return !state.quorate }
+        // The clients are told who moved on: the rest of the view acts without them.
+        if case .quorum(let state, _, let movedOn) = event { return !state.quorate && movedOn == [n1, n3] }
         return false
       })
+    #expect(sim.node.movedOn == [n1, n3])
 
     // The next view it installs is evaluated as usual.
     sim.install(ViewId(sequence: 3, coordinator: n1))
     #expect(sim.node.instance.installed?.id == ViewId(sequence: 3, coordinator: n1))
     #expect(sim.node.effectiveQuorum.quorate)
     #expect(sim.node.suspended == nil)
+    #expect(sim.node.movedOn.isEmpty)
   }
 
   @Test("a last_man_standing window that ends while quorum is suspended does not spin the timer")

@@ -65,6 +65,41 @@ struct ExecutorTests {
     #expect(parallel.start < first.end, "another resource did not wait")
   }
 
+  @Test("actions submitted back to back run and are reported in submission order")
+  func submissionOrder() async {
+    // No pause between submissions (the daemon submits a start and the next DC's stop from one loop
+    // turn): the order must not depend on how the tasks behind them get scheduled.
+    let runner = RecordingRunner(delay: .milliseconds(1))
+    let executor = Executor(ocf: runner)
+    let reported = Mutex<[String]>([])
+    let resources = (0..<40).map { "r\($0)" }
+    await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+      let remaining = Mutex(resources.count * 3)
+      for resource in resources {
+        for action in ["start", "stop", "monitor"] {
+          executor.submit(OperationRequest(resource: resource, agent: ocf, action: action)) { _ in
+            reported.withLock { $0.append("\(resource):\(action)") }
+            if remaining.withLock({ count in
+              count -= 1
+              return count == 0
+            }) {
+              done.resume()
+            }
+          }
+        }
+      }
+    }
+    for resource in resources {
+      let order = reported.withLock { $0.filter { $0.hasPrefix("\(resource):") } }
+      #expect(order == ["start", "stop", "monitor"].map { "\(resource):\($0)" })
+      let spans = ["start", "stop", "monitor"].compactMap { runner.span("\(resource):\($0)") }
+      #expect(spans.count == 3)
+      if spans.count == 3 {
+        #expect(spans[1].start >= spans[0].end && spans[2].start >= spans[1].end)
+      }
+    }
+  }
+
   @Test("a request built from the configuration carries its operation's interval and timeout")
   func requestFromConfiguration() {
     let primitive = Primitive(
