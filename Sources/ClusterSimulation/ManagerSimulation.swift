@@ -66,7 +66,8 @@ public struct ManagerSimulation {
   public mutating func start(_ name: String) {
     let config = nodes[name]!.stored
     nodes[name]!.controller = ControllerInstance(
-      settings: ControllerSettings(localNode: name, nodeIds: nodeIds, joinWaitMs: 2000), config: config)
+      settings: ControllerSettings(localNode: name, nodeIds: nodeIds, joinWaitMs: 2000, startedAtMs: now),
+      config: config)
   }
 
   /// swpacemakerd alone restarts (its services keep running) and attaches to the current view.

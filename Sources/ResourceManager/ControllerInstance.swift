@@ -43,7 +43,7 @@ public enum LogLevel: String, Sendable, Equatable {
 /// Settings of one node's controller.
 public struct ControllerSettings: Sendable, Equatable {
   public var localNode: String
-  /// Every configured node: name → id (the DC is the joined member with the lowest id).
+  /// Every configured node: name → id (the lowest id is DC among members that started together).
   public var nodeIds: [String: UInt32]
   /// After a view change, how long the DC waits for every member's hello before scheduling anyway.
   public var joinWaitMs: Int64
@@ -74,6 +74,8 @@ public struct ControllerInstance: Sendable {
   public internal(set) var state = ClusterState()
   public private(set) var members: [String] = []
   public private(set) var joined: Set<String> = []
+  /// When each joined member's resource manager started (from its hello): the DC election's key.
+  var joinedSince: [String: Int64] = [:]
   var shuttingDown: Set<String> = []
   var configVersions: [String: ConfigVersion] = [:]
   var viewChangedAt: Int64 = 0
@@ -128,9 +130,15 @@ public struct ControllerInstance: Sendable {
     self.config = config
   }
 
-  /// The designated coordinator: the joined member with the lowest node id.
+  /// The designated coordinator: the joined member whose resource manager has run longest (its hello's
+  /// `since`), the lowest node id among equals. As in Pacemaker's election, where the older controller
+  /// wins, a node that restarts or rejoins does not take the DC role from one that kept running.
   public var dc: String? {
-    members.lazy.filter { joined.contains($0) }.min { id($0) < id($1) }
+    members.lazy.filter { joined.contains($0) }.min {
+      let a = joinedSince[$0] ?? .max
+      let b = joinedSince[$1] ?? .max
+      return a != b ? a < b : id($0) < id($1)
+    }
   }
   public var isDC: Bool { dc == me }
   func id(_ node: String) -> UInt32 { settings.nodeIds[node] ?? .max }
@@ -165,6 +173,7 @@ public struct ControllerInstance: Sendable {
     if fencer.startedAt == nil { fencer.startedAt = now }
     noteSeen(newMembers)
     joined = []
+    joinedSince = [:]
     configVersions = [:]
     let fencing = fencingEnabled
     for node in previous where !members.contains(node) {
@@ -232,6 +241,7 @@ public struct ControllerInstance: Sendable {
     connected = false
     members = []
     joined = []
+    joinedSince = [:]
     running = nil
     return answerUnconfirmedChanges() + [
       .log(level: .error, "lost the connection to swcorosync: no longer acting as a cluster member")
@@ -290,6 +300,7 @@ public struct ControllerInstance: Sendable {
         running = run
       }
       joined.insert(hello.node)
+      joinedSince[hello.node] = hello.since ?? .max
       fencer.joinedAt[hello.node] = now
       noteSeen([hello.node] + (hello.seen ?? []))
       out += mergeFenceHistory(hello.fenceHistory ?? [])
@@ -656,7 +667,7 @@ public struct ControllerInstance: Sendable {
       specs: specs.filter { mine[$0.key] != nil }, fenceHistory: fencer.history, unclean: uncleanNodes(),
       seen: fencer.seen.union(fencer.fencedAt.keys).sorted(),
       attributes: state.nodes.first { $0.name == me }?.transientAttributes ?? [:],
-      heldFailures: joiner.flatMap { heldFailures(of: $0) })
+      heldFailures: joiner.flatMap { heldFailures(of: $0) }, since: settings.startedAtMs)
   }
 
   /// Non-members this replica holds UNCLEAN, with their resources (carried in hellos).

@@ -73,12 +73,15 @@ public struct Hello: Codable, Sendable, Equatable {
   /// (resource → failures). Its restarted controller knows none; every member kept them, as
   /// Pacemaker's attribute manager keeps fail counts on every node, and hands them back.
   public var heldFailures: HeldFailures?
+  /// Wall-clock ms when the sender's resource manager started: the member running longest is DC.
+  public var since: Int64?
   public init(
     node: String, configVersion: ConfigVersion, resources: [String: ResourceNodeState], shuttingDown: Bool,
     specs: [String: ActionSpec]? = nil, fenceHistory: [FenceHistoryEntry]? = nil,
     unclean: [String: [String: ResourceNodeState]]? = nil, seen: [String]? = nil,
-    attributes: [String: String]? = nil, heldFailures: HeldFailures? = nil
+    attributes: [String: String]? = nil, heldFailures: HeldFailures? = nil, since: Int64? = nil
   ) {
+    self.since = since
     self.heldFailures = heldFailures
     self.attributes = attributes
     self.fenceHistory = fenceHistory

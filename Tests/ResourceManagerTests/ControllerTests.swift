@@ -26,7 +26,7 @@ func formed(resources: [Primitive] = [web()], fencing: Bool = false) -> ManagerS
 
 @Suite("Resource manager controller")
 struct ControllerTests {
-  @Test("the node with the lowest id is DC on every replica")
+  @Test("among members that started together the lowest id is DC on every replica")
   func dcElection() {
     let sim = formed()
     for name in sim.names { #expect(sim.controller(name)!.dc == "n1") }
@@ -156,6 +156,24 @@ struct ControllerTests {
     sim.run(forMs: 3000)
     #expect(sim.controller("n2")!.dc == "n2")
     #expect(sim.runningOn("web").count == 1)
+  }
+
+  @Test("a node that comes back does not take the DC role from the member that kept running")
+  func rejoinKeepsTheDC() {
+    var sim = formed()
+    sim.crash("n1")
+    sim.setView(["n2", "n3"], lost: ["n1"])
+    sim.run(forMs: 3000)
+    sim.start("n1")
+    sim.setView(sim.names)
+    sim.run(forMs: 3000)
+    for name in sim.names { #expect(sim.controller(name)!.dc == "n2") }
+    // n2's own swpacemakerd restarts: the longest-running member, n3, takes over.
+    sim.restartController("n2")
+    sim.run(forMs: 3000)
+    for name in sim.names { #expect(sim.controller(name)!.dc == "n3") }
+    #expect(sim.runningOn("web").count == 1)
+    #expect(sim.maxConcurrent["web"] == 1)
   }
 
   @Test("with fencing enabled and no device, a lost node's resources are not started elsewhere")

@@ -381,6 +381,9 @@ struct FencingTests {
     sim.start("n1")
     sim.setView(["n1", "n2"])
     sim.run(forMs: 5000)
+    // n2 kept running, so it stays DC; when its own swpacemakerd restarts, the restarted n1 takes over.
+    sim.restartController("n2")
+    sim.run(forMs: 5000)
     #expect(sim.controller("n1")!.isDC)
     #expect(!sim.controller("n1")!.snapshot().notes.contains { $0.contains("dc-deadtime") })
     #expect(sim.fenceLog.allSatisfy { $0.target != "n3" })
