@@ -141,6 +141,11 @@ public struct ControllerInstance: Sendable {
     }
   }
   public var isDC: Bool { dc == me }
+  /// Every member of the view has said hello, or the join wait is over: before, the DC may still
+  /// change as hellos arrive (the DC itself waits as long before it schedules).
+  public func joinSettled(now: Int64) -> Bool {
+    members.allSatisfy { joined.contains($0) } || now - viewChangedAt >= settings.joinWaitMs
+  }
   func id(_ node: String) -> UInt32 { settings.nodeIds[node] ?? .max }
 
   /// cluster.conf reloaded with nodes added or removed (`systemctl reload swpacemaker`).

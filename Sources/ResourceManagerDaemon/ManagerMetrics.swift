@@ -75,25 +75,33 @@ extension ResourceManagerDaemon {
       let nanos = (NIODeadline.now() - started).nanoseconds
       counters.scheduler.observe(Double(nanos) / 1e9)
     }
+    // The DC line comes before what the new DC logs and does.
+    noteDCChange()
     carryOut(directives)
   }
 
-  /// After every batch of directives: the DC change line, where each resource runs.
-  ///
-  /// Every view change clears the DC until the members' hellos arrive; that gap is not a change; a
-  /// change is a different node coordinating than the last one that did.
+  /// After every batch of directives: the DC change line (if directives changed it), where each
+  /// resource runs.
   func noteControllerChanges() {
-    if let dc = controller.dc, dc != counters.lastDC {
-      counters.dcChanges += 1
-      logger.notice(
-        "DC is now \(dc)\(counters.lastDC.map { " (was \($0))" } ?? "")\(dc == controller.me ? ": this node coordinates" : "")"
-      )
-      counters.lastDC = dc
-    }
+    noteDCChange()
     for (resource, nodes) in controller.state.resources {
       let active = Set(nodes.filter { $0.value.role != .stopped && $0.value.role != .unknown }.keys)
       if !active.isEmpty { counters.lastActiveOn[resource] = active }
     }
+  }
+
+  /// Every view change clears the DC until the members' hellos arrive; that gap is not a change, nor
+  /// is the member whose hello happened to come first: a change is a different node coordinating,
+  /// once every member has said hello (or the join wait is over), than the last one that did.
+  func noteDCChange() {
+    guard let dc = controller.dc, dc != counters.lastDC, controller.joinSettled(now: Self.wallMs()) else {
+      return
+    }
+    counters.dcChanges += 1
+    logger.notice(
+      "DC is now \(dc)\(counters.lastDC.map { " (was \($0))" } ?? "")\(dc == controller.me ? ": this node coordinates" : "")"
+    )
+    counters.lastDC = dc
   }
 
   /// A start succeeded here: a failover when the resource last ran elsewhere on a node that has
