@@ -816,7 +816,10 @@ public struct ControllerInstance: Sendable {
           level: .debug,
           "\(spec.resource) \(spec.key) on \(result.node): ok (rc \(result.rc), \(result.durationMs) ms)"))
     }
-    state.resources[spec.resource, default: [:]][result.node] = s
+    // A notification changes nothing of the instance: it never creates a record.
+    if spec.action != "notify" || state.resources[spec.resource]?[result.node] != nil {
+      state.resources[spec.resource, default: [:]][result.node] = s
+    }
 
     // DC bookkeeping.
     if isDC, var run = running, isOwn(result, run) {

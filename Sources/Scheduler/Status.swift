@@ -51,7 +51,9 @@ extension Cluster {
           var bestId: String?
           for id in keys[b] {
             guard let s = state.resources[id]?[nodes[n].name] else { continue }
-            if best.map({ Role(s.role) > Role($0.role) || (s.failed && !$0.failed) }) ?? true {
+            if best.map({ Self.effectiveRole(s) > Self.effectiveRole($0) || (s.failed && !$0.failed) })
+              ?? true
+            {
               best = s
               bestId = id
               hint = Int(id.dropFirst(base.count + 1))
@@ -60,7 +62,8 @@ extension Cluster {
           perBase.append(best)
           perBaseIds.append(bestId)
         }
-        let active = perBase.contains { $0.map { Role($0.role) > .stopped || $0.failed } ?? false }
+        // A start in flight counts as active (as `unpack` reads it): only that instance is there.
+        let active = perBase.contains { $0.map { Self.effectiveRole($0) > .stopped || $0.failed } ?? false }
         var targets = Array(instances.indices)
         if active {
           let free = targets.filter { !used.contains($0) }
@@ -89,6 +92,18 @@ extension Cluster {
       }
     }
     return (result, historyIds)
+  }
+
+  /// The role a record stands for when planning: an operation in flight that makes the resource
+  /// active (start, promote, migrate_from) counts as done, as Pacemaker assumes.
+  static func effectiveRole(_ s: ResourceNodeState) -> Role {
+    let role = Role(s.role)
+    guard let pending = s.pending.map(Value.operationKey) else { return role }
+    switch pending.name {
+    case "promote": return max(role, .promoted)
+    case "start", "migrate_from": return max(role, .started)
+    default: return role
+    }
   }
 
   /// The failed operation as (name, interval): given, or inferred from the state.

@@ -65,12 +65,19 @@ extension Swpcs.Status {
   struct Wait: ParsableCommand {
     static let configuration = CommandConfiguration(
       commandName: "wait",
-      abstract: "Wait until the cluster is idle (a DC, no transition running): [TIMEOUT]. Exit 2 on timeout.")
+      abstract:
+        "Wait until the cluster is idle (a DC, no transition running, no action in flight): [TIMEOUT]. Exit 2 on timeout."
+    )
     @Argument(help: "Timeout (default 60s; 10, 10s, 2min).") var timeout: String?
     func run() throws {
       requireLiveCluster("status wait")
       let ms = timeout.map { parseInterval($0, context: "status wait") } ?? 60_000
-      let idle = waitFor(seconds: max(1, (ms + 999) / 1000)) { $0.dc != nil && $0.transition.isEmpty }
+      // Only the DC knows its transition; every replica knows the starts, stops and role changes in
+      // flight (record-pending), so the answer is the same on every node.
+      let idle = waitFor(seconds: max(1, (ms + 999) / 1000)) {
+        $0.dc != nil && $0.transition.isEmpty
+          && !$0.state.resources.values.contains { $0.values.contains { $0.pending != nil } }
+      }
       guard idle != nil else {
         fail("the cluster did not settle within \(ms / 1000)s (see: swpcs status)", code: ExitStatus.timedOut)
       }

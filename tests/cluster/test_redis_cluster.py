@@ -6,6 +6,7 @@ whole time: never two primaries."""
 import json
 import os
 import shutil
+import subprocess
 import threading
 import time
 from pathlib import Path
@@ -149,6 +150,9 @@ def failover_cycle(cluster, n1, run):
         raise
 
     client = next(n for n in cluster if n.name != primary)
+    # Steady state before the kill: no transition in flight (a rejoined replica's start, which the agent
+    # holds until it has synced, would otherwise be waited for by the promotion and counted here).
+    swpcs(client, "status", "wait", "120")
     # One connection: 100 writes, then WAIT for both replicas to acknowledge them. Redis replicates
     # asynchronously, so a write acknowledged by the primary alone may die with it; the test is about
     # the cluster, not that window.
@@ -180,10 +184,23 @@ def failover_cycle(cluster, n1, run):
     killed_at = cluster.power_kill(int(primary[1:]))
 
     def writable():
-        r = client.run(["redis-cli", "-h", VIP, "SET", f"after{run}", "1"], timeout=5)
+        # A connection attempt to the VIP before it has moved waits for ARP (seconds); give each
+        # try 0.5 s, so the figure is not quantised by the client's own waiting.
+        try:
+            r = client.run(["redis-cli", "-h", VIP, "SET", f"after{run}", "1"], timeout=0.5)
+        except subprocess.TimeoutExpired:
+            return False
         return r.returncode == 0 and r.stdout.strip() == "OK"
     wait_until(writable, 60, "writes accepted through the VIP")
     writes_back = time.time() - killed_at
+    if os.environ.get("SWPCS_REDIS_TRACE"):
+        import datetime
+        print(f"--- run {run}: killed at {datetime.datetime.fromtimestamp(killed_at).strftime('%H:%M:%S.%f')}, back after {writes_back:.2f} s")
+        for n in cluster:
+            if n.running:
+                for line in n.run(["journalctl", "--no-pager", "-o", "short-precise", "--since", "-20s"], timeout=30).stdout.splitlines():
+                    if any(k in line for k in ("swpacemakerd", "swcorosync", "IPaddr2", "redis(")):
+                        print(n.name, line[:220])
 
     def new_primary():
         p = promoted(cluster)
