@@ -25,14 +25,16 @@ let package = Package(
     .target(name: "Membership", dependencies: ["ClusterTypes", "Quorum"], swiftSettings: strict),
     // Test support: many nodes' state machines on a virtual clock and a simulated network.
     .target(
-      name: "ClusterSimulation", dependencies: ["ClusterTypes", "Membership", "Quorum", "ResourceManager", "ResourceModel"],
+      name: "ClusterSimulation",
+      dependencies: ["ClusterTypes", "Membership", "Quorum", "ResourceManager", "ResourceModel"],
       swiftSettings: strict),
     .target(name: "ControlProtocol", dependencies: ["ClusterTypes"], swiftSettings: strict),
     // Resource manager: the configuration/status model and the scheduler (pure).
     .target(name: "ResourceModel", dependencies: ["ClusterTypes"], swiftSettings: strict),
     .target(name: "Scheduler", dependencies: ["ResourceModel"], swiftSettings: strict),
     .target(
-      name: "ResourceManager", dependencies: ["ClusterTypes", "ResourceModel", "Scheduler", "ControlProtocol"],
+      name: "ResourceManager",
+      dependencies: ["ClusterTypes", "ResourceModel", "Scheduler", "ControlProtocol"],
       swiftSettings: strict),
     // Wire format: binary codec and AEAD sealing of membership messages.
     .target(
@@ -69,11 +71,13 @@ let package = Package(
     .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
     .systemLibrary(name: "CProcessSpawn"),
     .target(
-      name: "ResourceExecutor", dependencies: ["CSystemd", "CProcessSpawn", "ResourceModel"], swiftSettings: strict),
+      name: "ResourceExecutor", dependencies: ["CSystemd", "CProcessSpawn", "ResourceModel"],
+      swiftSettings: strict),
     .target(
       name: "ResourceManagerDaemon",
       dependencies: [
-        "ClusterTypes", "ResourceManager", "ResourceModel", "ResourceExecutor", "ConfigStore", "ClusterConfig",
+        "ClusterTypes", "ResourceManager", "ResourceModel", "ResourceExecutor", "ConfigStore",
+        "ClusterConfig",
         "ControlProtocol", "ControlSocket", "SystemdIntegration",
         .product(name: "NIOCore", package: "swift-nio"),
         .product(name: "NIOPosix", package: "swift-nio"),
@@ -97,7 +101,8 @@ let package = Package(
     .target(
       name: "MembershipDaemon",
       dependencies: [
-        "ClusterTypes", "ClusterConfig", "Quorum", "Membership", "Wire", "ControlProtocol", "SystemdIntegration",
+        "ClusterTypes", "ClusterConfig", "Quorum", "Membership", "Wire", "ControlProtocol",
+        "SystemdIntegration",
         "ControlSocket", "FileSystem", "HostIdentity",
         .product(name: "NIOCore", package: "swift-nio"),
         .product(name: "NIOPosix", package: "swift-nio"),
@@ -109,7 +114,8 @@ let package = Package(
     .target(name: "HostIdentity", dependencies: ["ClusterConfig", "ClusterTypes"], swiftSettings: strict),
     // Node administration (join, remote start/stop, cluster.conf distribution): protocol and decisions.
     .target(
-      name: "ClusterAdmin", dependencies: [.product(name: "Crypto", package: "swift-crypto")], swiftSettings: strict),
+      name: "ClusterAdmin", dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+      swiftSettings: strict),
     // Executables: wiring only.
     // The daemons' command lines as libraries, so that swpcs can also be them (one multi-call binary).
     .target(
@@ -133,15 +139,18 @@ let package = Package(
     .executableTarget(
       name: "swpcs",
       dependencies: [
-        "ClusterTypes", "ClusterConfig", "ControlProtocol", "ControlClient", "ResourceManager", "ResourceModel",
-        "CIBImport", "Conformance", "Scheduler", "Wire", "FileSystem", "Quorum", "ResourceExecutor", "ClusterAdmin",
+        "ClusterTypes", "ClusterConfig", "ControlProtocol", "ControlClient", "ResourceManager",
+        "ResourceModel",
+        "CIBImport", "Conformance", "Scheduler", "Wire", "FileSystem", "Quorum", "ResourceExecutor",
+        "ClusterAdmin",
         "HostIdentity", "SwcorosyncCommand", "SwpacemakerdCommand",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Crypto", package: "swift-crypto"),
       ],
       swiftSettings: strict),
     // Benchmark: scheduler time on generated clusters (swift run -c release scheduler-bench).
-    .executableTarget(name: "scheduler-bench", dependencies: ["Scheduler", "ResourceModel"], swiftSettings: strict),
+    .executableTarget(
+      name: "scheduler-bench", dependencies: ["Scheduler", "ResourceModel"], swiftSettings: strict),
     // Test support: drives the executor inside container nodes (tests/cluster/test_executor_cluster.py).
     .executableTarget(
       name: "executor-probe", dependencies: ["ResourceExecutor", "ResourceModel"], swiftSettings: strict),
@@ -151,33 +160,46 @@ let package = Package(
     // Test support: whole-cluster simulation campaigns (scripts/sim; swift run sim --seed N --replay).
     .executableTarget(
       name: "sim",
-      dependencies: ["ClusterSimulation", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+      dependencies: [
+        "ClusterSimulation", "ResourceModel",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ],
       swiftSettings: strict),
     .testTarget(
       name: "ConfigStoreTests",
-      dependencies: ["ConfigStore", "ResourceModel", "ClusterTypes", .product(name: "Crypto", package: "swift-crypto")],
+      dependencies: [
+        "ConfigStore", "ResourceModel", "ClusterTypes", .product(name: "Crypto", package: "swift-crypto"),
+      ],
       swiftSettings: strict),
     .testTarget(
       name: "ResourceManagerTests",
-      dependencies: ["ResourceManager", "ResourceModel", "ClusterSimulation", "ClusterTypes"], swiftSettings: strict),
+      dependencies: ["ResourceManager", "ResourceModel", "ClusterSimulation", "ClusterTypes"],
+      swiftSettings: strict),
     .testTarget(
-      name: "ResourceExecutorTests", dependencies: ["ResourceExecutor", "ResourceModel"], swiftSettings: strict),
+      name: "ResourceExecutorTests", dependencies: ["ResourceExecutor", "ResourceModel"],
+      swiftSettings: strict),
     .testTarget(name: "SchedulerTests", dependencies: ["Scheduler", "ResourceModel"], swiftSettings: strict),
     .testTarget(name: "FileSystemTests", dependencies: ["FileSystem"], swiftSettings: strict),
     .testTarget(name: "CIBImportTests", dependencies: ["CIBImport", "ResourceModel"], swiftSettings: strict),
     .testTarget(
-      name: "ConformanceTests", dependencies: ["Conformance", "CIBImport", "ResourceModel"], swiftSettings: strict),
+      name: "ConformanceTests", dependencies: ["Conformance", "CIBImport", "ResourceModel"],
+      swiftSettings: strict),
     .testTarget(name: "ClusterConfigTests", dependencies: ["ClusterConfig"], swiftSettings: strict),
     .testTarget(name: "QuorumTests", dependencies: ["Quorum"], swiftSettings: strict),
     .testTarget(name: "ClusterSimulationTests", dependencies: ["ClusterSimulation"], swiftSettings: strict),
-    .testTarget(name: "MembershipTests", dependencies: ["Membership", "Quorum", "ClusterSimulation"], swiftSettings: strict),
+    .testTarget(
+      name: "MembershipTests", dependencies: ["Membership", "Quorum", "ClusterSimulation"],
+      swiftSettings: strict),
     .testTarget(name: "SystemdIntegrationTests", dependencies: ["SystemdIntegration"], swiftSettings: strict),
     .testTarget(name: "ClusterAdminTests", dependencies: ["ClusterAdmin"], swiftSettings: strict),
     .testTarget(name: "WireTests", dependencies: ["Wire", "Membership"], swiftSettings: strict),
     .testTarget(name: "ControlProtocolTests", dependencies: ["ControlProtocol"], swiftSettings: strict),
-    .testTarget(name: "MembershipDaemonTests", dependencies: ["MembershipDaemon", "ClusterTypes"], swiftSettings: strict),
     .testTarget(
-      name: "ResourceManagerDaemonTests", dependencies: ["ResourceManagerDaemon", "ResourceExecutor", "ControlProtocol"],
+      name: "MembershipDaemonTests", dependencies: ["MembershipDaemon", "ClusterTypes"], swiftSettings: strict
+    ),
+    .testTarget(
+      name: "ResourceManagerDaemonTests",
+      dependencies: ["ResourceManagerDaemon", "ResourceExecutor", "ControlProtocol"],
       swiftSettings: strict),
   ]
 )

@@ -35,6 +35,8 @@ public enum SimulatedFault: Sendable, Equatable, CustomStringConvertible {
   case cleanup(node: Int, resource: String)
   /// From now on the fence device works, fails or hangs until its timeout.
   case fenceDevice(FenceDeviceBehaviour)
+  /// `swpcs resource meta cln-clone clone-max=K` through `node` (composite clusters only).
+  case cloneMaxEdit(node: Int, cloneMax: Int)
 
   public var description: String {
     switch self {
@@ -56,6 +58,7 @@ public enum SimulatedFault: Sendable, Equatable, CustomStringConvertible {
     case .configEdit(let n, let k): "config edit \(k) through n\(n)"
     case .cleanup(let n, let r): "cleanup \(r) through n\(n)"
     case .fenceDevice(let b): "fence device \(b.rawValue)"
+    case .cloneMaxEdit(let n, let k): "clone-max of \(SimulatedComposites.cloneId) set to \(k) through n\(n)"
     }
   }
 }
@@ -101,6 +104,8 @@ public struct SimulationScenario: Sendable, Equatable {
   /// partition that loses nodes lowers the expected votes once the window passes, so it may shrink
   /// further and stay quorate.
   public var lastManStanding = false
+  /// A group, an anonymous and a promotable clone with constraints (a third of the seeds).
+  public var composites: SimulatedComposites?
 
   /// The scenario of a seed: 3–5 nodes, 2–4 resources, 2–14 faults in a 30 s window.
   public static func generate(seed: UInt64) -> SimulationScenario {
@@ -182,6 +187,11 @@ public struct SimulationScenario: Sendable, Equatable {
       0.25, { .controllerCrash(node: $0) }, back: { .controllerRestart(node: $0) }, minMs: 200, spreadMs: 8000
     )
     outage(0.2, { .shutdown(node: $0) }, back: { .restart(node: $0) }, minMs: 1000, spreadMs: 10_000)
+    // Groups and clones (added later still): a third generator.
+    var composite = SeededRandom(seed: seed ^ 0x6C0_11E5)
+    let drawn = SimulatedComposites.generate(
+      &composite, nodeCount: nodeCount, primitives: resources, windowMs: window)
+    faults += drawn?.1 ?? []
     faults.sort { $0.atMs < $1.atMs }
     var scenario = SimulationScenario(
       seed: seed, nodeCount: nodeCount, resources: resources, preferences: preferences,
@@ -189,12 +199,13 @@ public struct SimulationScenario: Sendable, Equatable {
       convergeBoundMs: 60_000,
       faults: faults)
     scenario.lastManStanding = later.chance(0.15)
+    scenario.composites = drawn?.0
     return scenario
   }
 
   public var summary: String {
     let prefs = preferences.sorted { $0.key < $1.key }.map { "\($0.key)→n\($0.value)" }
     return
-      "\(nodeCount) nodes, \(fencing ? "fencing enabled" : "stonith-enabled=false"), resources \(resources.joined(separator: " "))\(prefs.isEmpty ? "" : ", prefer \(prefs.joined(separator: " "))")\(migrationThreshold.map { ", migration-threshold \($0)" } ?? "")\(lastManStanding ? ", last_man_standing" : "")"
+      "\(nodeCount) nodes, \(fencing ? "fencing enabled" : "stonith-enabled=false"), resources \(resources.joined(separator: " "))\(prefs.isEmpty ? "" : ", prefer \(prefs.joined(separator: " "))")\(migrationThreshold.map { ", migration-threshold \($0)" } ?? "")\(lastManStanding ? ", last_man_standing" : "")\(composites.map { "; \($0.summary)" } ?? "")"
   }
 }

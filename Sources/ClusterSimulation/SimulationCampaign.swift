@@ -1,3 +1,5 @@
+import ResourceModel
+
 /// Runs seeds of the whole-cluster simulation, shrinks failing fault schedules and writes reports.
 ///
 /// The `sim` tool and the regression tests share it, so a seed fails or passes the same way in both.
@@ -8,23 +10,31 @@ public enum SimulationCampaign {
     public var violation: WholeClusterSimulation.Violation?
     public var trace: [String]
     public var convergedAfterMs: Int64?
+    /// With `dumpState`: each plan's line and the DC's configuration and state it planned from.
+    public var planInputs: [(line: String, config: ResourceConfiguration, state: ClusterState)] = []
   }
 
   /// Runs `seed`; with `keep`, only those fault indices of its generated schedule.
-  public static func run(seed: UInt64, keep: [Int]? = nil, traceLimit: Int = 120) -> Outcome {
+  public static func run(seed: UInt64, keep: [Int]? = nil, traceLimit: Int = 120, dumpState: Bool = false)
+    -> Outcome
+  {
     var scenario = SimulationScenario.generate(seed: seed)
     if let keep {
       scenario.faults = keep.filter { scenario.faults.indices.contains($0) }.map { scenario.faults[$0] }
     }
-    return run(scenario, traceLimit: traceLimit)
+    return run(scenario, traceLimit: traceLimit, dumpState: dumpState)
   }
 
-  public static func run(_ scenario: SimulationScenario, traceLimit: Int = 120) -> Outcome {
+  public static func run(_ scenario: SimulationScenario, traceLimit: Int = 120, dumpState: Bool = false)
+    -> Outcome
+  {
     var sim = WholeClusterSimulation(scenario: scenario)
     sim.traceLimit = traceLimit
+    sim.dumpStateOnTransitions = dumpState
     sim.run()
     return Outcome(
-      scenario: scenario, violation: sim.violation, trace: sim.trace, convergedAfterMs: sim.convergedAfterMs)
+      scenario: scenario, violation: sim.violation, trace: sim.trace, convergedAfterMs: sim.convergedAfterMs,
+      planInputs: sim.planInputs)
   }
 
   /// Removes faults one at a time (then in halves) while the same invariant still fails; returns

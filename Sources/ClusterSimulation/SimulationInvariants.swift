@@ -7,10 +7,19 @@ import ResourceModel
 /// the convergence condition checked once the faults are over.
 ///
 /// Names (stable, used in reports and regression tests):
-/// - `single-active` — a primitive runs on two powered nodes: with fencing, at any moment (a node
-///   is live until fenced); without, for longer than the grace a cut-off node needs to stop it under
-///   no-quorum-policy=stop, and not counting a resource whose stop failed (blocked, unrecoverable
-///   without fencing).
+/// - `single-active` — a primitive (a group member too) runs on two powered nodes: with fencing, at
+///   any moment (a node is live until fenced); without, for longer than the grace a cut-off node needs
+///   to stop it under no-quorum-policy=stop, and not counting a resource whose stop failed (blocked,
+///   unrecoverable without fencing).
+/// - `clone-single-per-node` — a node is asked to start an anonymous clone instance while the clone's
+///   agent instance already runs there, or while another instance's start is in flight there: the
+///   instances of an anonymous clone on one node are one agent instance (`OCF_RESOURCE_INSTANCE` is
+///   the bare id), so that would be a second start of one service.
+/// - `clone-max` — the anonymous clone runs on more live nodes than its `clone-max` (after the value
+///   was lowered, the previous one holds for 20 s while the instances numbered above stop); live and
+///   grace as for `single-active`.
+/// - `promoted-max` — more live nodes run the promotable clone promoted than its `promoted-max`;
+///   live and grace as for `single-active`.
 /// - `inquorate-start` — a node starts something while its partition has no quorum.
 /// - `view-agreement` — two nodes installed the same view id with different members, or a node
 ///   installed a view it is not in, or view ids went backwards.
@@ -22,7 +31,10 @@ import ResourceModel
 ///   the cluster converged.
 /// - `fail-count-monotonic` — a node's own fail count of a resource decreased without a cleanup.
 /// - `convergence` — after the faults, the cluster did not reach one view with every runnable
-///   resource running exactly once (and the replicas agreeing with reality) within the bound.
+///   resource running exactly once (and the replicas agreeing with reality) within the bound; with
+///   composites also: the group complete on one node, the clones at their expected counts, one
+///   promoted instance (when an instance runs), mandatory colocations satisfied
+///   (`compositeConvergenceProblem`).
 extension WholeClusterSimulation {
   mutating func observeView(_ i: Int, _ change: ViewChange) {
     let id = change.view.id
@@ -102,9 +114,43 @@ extension WholeClusterSimulation {
     nodes[i].ownFailCounts = own
   }
 
+  /// When a node is asked to start an anonymous clone instance whose agent instance is `service`.
+  mutating func checkSinglePerNode(_ i: Int, _ spec: ActionSpec, _ service: String) {
+    // The same instance's start asked again (a DC re-plans while it is in flight: Pacemaker keeps a
+    // pending start in the graph) is the same agent call repeated, which OCF agents must accept.
+    if nodes[i].running.contains(service), let owner = nodes[i].startedAs[service], owner != spec.resource {
+      fail(
+        "clone-single-per-node",
+        "\(nodes[i].name) starts \(spec.resource) while \(service) already runs there as \(owner) (an anonymous clone's instances on one node are one agent instance)"
+      )
+    } else if let other = nodes[i].operations.first(where: {
+      $0.request.spec.action == "start" && $0.request.spec.resource != spec.resource
+        && Self.service(of: $0.request.spec) == service
+    }) {
+      fail(
+        "clone-single-per-node",
+        "\(nodes[i].name) starts \(spec.resource) while the start of \(other.request.spec.resource) is in flight there (one agent instance \(service))"
+      )
+    }
+  }
+
+  /// A node counts for the placement invariants: powered, and (without fencing) with a running
+  /// swpacemakerd — nothing can stop a service on a node whose swpacemakerd is down without fencing.
+  func countsAsLive(_ i: Int) -> Bool { nodes[i].up && (scenario.fencing || nodes[i].controller != nil) }
+
+  /// Whether node `i`'s own replica says a stop of `base` (any of its instances) failed or it is blocked.
+  func stopFailedHere(_ i: Int, _ base: String) -> Bool {
+    guard let state = nodes[i].controller?.state else { return false }
+    for (key, byNode) in state.resources where InstanceAlias.base(key) == base {
+      if let s = byNode[nodes[i].name], s.stopFailed || s.blocked { return true }
+    }
+    return false
+  }
+
   /// After every step: the real world.
   mutating func checkWorld() {
-    for resource in scenario.resources {
+    if scenario.composites != nil { checkCloneLimits() }
+    for resource in scenario.singleInstancePrimitives {
       // Runs after every event: indices, not `filter`, so no node is copied.
       var holders: [String] = []
       // Without fencing nothing stops a service on a node whose swpacemakerd is down while the others
@@ -143,6 +189,72 @@ extension WholeClusterSimulation {
     }
   }
 
+  /// `clone-max` of the anonymous clone and `promoted-max` of the promotable clone on live nodes.
+  mutating func checkCloneLimits() {
+    var limit: Int?
+    for i in nodes.indices {
+      guard let config = nodes[i].controller?.config else { continue }
+      let value = Self.cloneMax(config, SimulatedComposites.cloneId, nodeCount: nodes.count)
+      limit = max(limit ?? value, value)
+    }
+    guard var cloneLimit = limit else { return }
+    if let last = lastCloneLimit, cloneLimit < last {
+      cloneLimitRelaxed = (max(last, cloneLimitRelaxed?.limit ?? 0), now + .seconds(20))
+      cloneMaxLowered = true
+    }
+    lastCloneLimit = cloneLimit
+    if let relaxed = cloneLimitRelaxed {
+      if now < relaxed.until { cloneLimit = max(cloneLimit, relaxed.limit) } else { cloneLimitRelaxed = nil }
+    }
+    let clone = SimulatedComposites.cloneChild
+    let promotable = SimulatedComposites.promotableChild
+    var cloneHolders: [String] = []
+    var promotedHolders: [String] = []
+    for i in nodes.indices where countsAsLive(i) {
+      // Without fencing (or for the orphans of a lowered clone-max) a failed stop leaves an instance
+      // that nothing can stop: it does not count.
+      if nodes[i].running.contains(clone)
+        && !((!scenario.fencing || cloneMaxLowered) && stopFailedHere(i, clone))
+      {
+        cloneHolders.append(nodes[i].name)
+      }
+      if nodes[i].promoted.contains(promotable) && !(!scenario.fencing && stopFailedHere(i, promotable)) {
+        promotedHolders.append(nodes[i].name)
+      }
+    }
+    overLimit(
+      "clone-max", SimulatedComposites.cloneId, holders: cloneHolders, limit: cloneLimit, what: "runs on")
+    overLimit(
+      "promoted-max", SimulatedComposites.promotableId, holders: promotedHolders, limit: 1,
+      what: "is promoted on")
+  }
+
+  mutating func overLimit(_ name: String, _ clone: String, holders: [String], limit: Int, what: String) {
+    guard holders.count > limit else {
+      overLimitSince[name] = nil
+      return
+    }
+    if let since = overLimitSince[name] {
+      if now - since > singleActiveGrace {
+        fail(
+          name,
+          "\(clone) \(what) \(holders.joined(separator: " and ")) (\(name) \(limit)) for more than \(singleActiveGrace)"
+        )
+      }
+    } else {
+      overLimitSince[name] = now
+      log("\(clone) \(what) \(holders.joined(separator: " and ")) (\(name) \(limit))")
+    }
+  }
+
+  /// A clone's `clone-max` in `config` (default: one per node).
+  static func cloneMax(_ config: ResourceConfiguration, _ id: String, nodeCount: Int) -> Int {
+    for case .clone(let c) in config.resources where c.id == id {
+      return c.meta["clone-max"].flatMap { Int($0) } ?? nodeCount
+    }
+    return nodeCount
+  }
+
   /// Nil when the cluster converged; otherwise what is still wrong.
   func convergenceProblem() -> String? {
     let all = nodes.map(\.id)
@@ -163,6 +275,7 @@ extension WholeClusterSimulation {
     else { return "no DC" }
     if !dc.snapshot().transition.isEmpty { return "the DC is executing a transition" }
     let threshold = scenario.migrationThreshold ?? Score.infinityValue
+    let composites = scenario.composites
     for resource in scenario.resources {
       let holders = nodes.filter { $0.running.contains(resource) }.map(\.name)
       let states = dc.state.resources[resource] ?? [:]
@@ -175,10 +288,19 @@ extension WholeClusterSimulation {
         guard let s = states[node.name] else { return true }
         return s.totalFailCount < threshold && !s.hardError && !s.fatalError
       }
-      let expected = eligible.isEmpty ? 0 : 1
+      // With composites: also only where its mandatory colocations' primaries are.
+      var allowed = Set(eligible.map(\.name))
+      for c in composites?.colocations ?? [] where c.resource == resource && c.score == .infinity {
+        allowed.formIntersection(primaryNodes(c))
+      }
+      let expected = allowed.isEmpty ? 0 : 1
       if holders.count != expected {
         return
-          "\(resource) runs on \(holders) (expected on \(expected) node(s); eligible \(eligible.map(\.name)))"
+          "\(resource) runs on \(holders) (expected on \(expected) node(s); eligible \(eligible.map(\.name))\(composites == nil ? "" : ", allowed by its colocations \(allowed.sorted())"))"
+      }
+      if composites != nil, let holder = holders.first, !allowed.contains(holder) {
+        return
+          "\(resource) runs on \(holder), not where its mandatory colocations allow (\(allowed.sorted()))"
       }
       for node in nodes {
         let believed = states[node.name]?.role == .started
@@ -186,6 +308,149 @@ extension WholeClusterSimulation {
           return
             "the DC believes \(resource) is \(believed ? "" : "not ")started on \(node.name); it is\(believed ? " not" : "")"
         }
+      }
+    }
+    if let composites { return compositeConvergenceProblem(composites, dc, threshold: threshold) }
+    return nil
+  }
+
+  /// Nodes where each of `service`'s agent instance really runs.
+  func runningOn(_ service: String) -> Set<String> {
+    Set(nodes.filter { $0.running.contains(service) }.map(\.name))
+  }
+
+  /// Where the primary of a colocation really is (in the role it names).
+  func primaryNodes(_ c: ColocationConstraint) -> Set<String> {
+    switch c.withResource {
+    case SimulatedComposites.promotableId:
+      let p = SimulatedComposites.promotableChild
+      return c.withRole == "Promoted"
+        ? Set(nodes.filter { $0.promoted.contains(p) }.map(\.name)) : runningOn(p)
+    case SimulatedComposites.cloneId: return runningOn(SimulatedComposites.cloneChild)
+    case SimulatedComposites.groupId: return runningOn(scenario.composites?.groupMembers.first ?? "")
+    default: return runningOn(c.withResource)
+    }
+  }
+
+  /// The composites' part of convergence, given the DC: every replica record agrees with the real
+  /// services (one agent instance per node for an anonymous clone), the promotable clone runs on every
+  /// node it may and is promoted once, the anonymous clone runs on as many nodes as its clone-max,
+  /// colocations and orderings allow, the group is complete on one node where every member may run.
+  func compositeConvergenceProblem(
+    _ composites: SimulatedComposites, _ dc: ControllerInstance, threshold: Int
+  )
+    -> String?
+  {
+    let state = dc.state
+    let prm = SimulatedComposites.promotableChild
+    let cln = SimulatedComposites.cloneChild
+    /// The records of `base` (an instance key `base:N` or `base` itself) on `node`, by key.
+    func records(_ base: String, _ node: String) -> [(key: String, state: ResourceNodeState)] {
+      state.resources.compactMap { key, byNode in
+        InstanceAlias.base(key) == base ? byNode[node].map { (key, $0) } : nil
+      }.sorted { $0.key < $1.key }
+    }
+    /// Nodes where no record of `base` has reached the migration threshold or a hard error (an
+    /// anonymous clone's instances are one agent instance: a failure of any counts for the node).
+    func eligible(_ base: String) -> Set<String> {
+      Set(
+        nodes.map(\.name).filter { node in
+          records(base, node).allSatisfy {
+            $0.state.totalFailCount < threshold && !$0.state.hardError && !$0.state.fatalError
+          }
+        })
+    }
+    func blocked(_ base: String) -> Bool {
+      state.resources.contains { key, byNode in
+        InstanceAlias.base(key) == base && byNode.values.contains { $0.blocked || $0.stopFailed }
+      }
+    }
+    let promotedOn = Set(nodes.filter { $0.promoted.contains(prm) }.map(\.name))
+    let activeRoles: Set<ResourceNodeState.Role> = [.started, .unpromoted, .promoted]
+    for base in [prm, cln] + composites.groupMembers {
+      for node in nodes {
+        let active = records(base, node.name).filter { activeRoles.contains($0.state.role) }
+        let running = node.running.contains(base)
+        if active.count > 1 {
+          return
+            "the DC records \(active.map(\.key).joined(separator: " and ")) active on \(node.name), where one agent instance \(base) runs"
+        }
+        if active.isEmpty == running {
+          return
+            "the DC believes \(base) is \(running ? "not " : "")active on \(node.name); it is\(running ? "" : " not")"
+        }
+        if base == prm && (active.first?.state.role == .promoted) != promotedOn.contains(node.name) {
+          return
+            "the DC believes \(active.first?.key ?? prm) is \(active.first?.state.role.rawValue ?? "stopped") on \(node.name); it is \(promotedOn.contains(node.name) ? "promoted" : "not promoted")"
+        }
+      }
+    }
+    // The promotable clone: on every node it may run, promoted once.
+    let prmRunning = runningOn(prm)
+    if !blocked(prm) {
+      let allowed = eligible(prm)
+      if prmRunning != allowed {
+        return
+          "\(SimulatedComposites.promotableId) runs on \(prmRunning.sorted()) (expected on \(allowed.sorted()))"
+      }
+      if promotedOn.count != min(1, prmRunning.count) {
+        return
+          "\(SimulatedComposites.promotableId) is promoted on \(promotedOn.sorted()) (expected on one of \(prmRunning.sorted()))"
+      }
+    }
+    // The anonymous clone: clone-max of the nodes its failures, colocations and orderings allow.
+    if !blocked(cln) {
+      var allowed = eligible(cln)
+      var runnable = true
+      for c in composites.colocations where c.resource == SimulatedComposites.cloneId && c.score == .infinity
+      {
+        allowed.formIntersection(primaryNodes(c))
+      }
+      for o in composites.orders where o.then == SimulatedComposites.cloneId {
+        if o.first == SimulatedComposites.promotableId {
+          if Clone.isTrue(composites.cloneMeta["interleave"]) {
+            allowed.formIntersection(prmRunning)
+          } else {
+            let needed = o.requireAll ? composites.promotableMeta["clone-min"].flatMap { Int($0) } ?? 1 : 1
+            if prmRunning.count < needed { runnable = false }
+          }
+        } else if runningOn(o.first).isEmpty {
+          runnable = false
+        }
+      }
+      let cloneMax = Self.cloneMax(dc.config, SimulatedComposites.cloneId, nodeCount: nodes.count)
+      let expected = runnable ? min(cloneMax, allowed.count) : 0
+      let running = runningOn(cln)
+      if running.count != expected || !running.isSubset(of: allowed) {
+        return
+          "\(SimulatedComposites.cloneId) runs on \(running.sorted()) (expected on \(expected) of \(allowed.sorted()), clone-max \(cloneMax)\(runnable ? "" : ", its first action cannot run"))"
+      }
+    }
+    // The group: its running members are a prefix of it on one node; complete where all may run.
+    let members = composites.groupMembers
+    if !members.contains(where: blocked) {
+      var allowed = Set(nodes.map(\.name))
+      for m in members { allowed.formIntersection(eligible(m)) }
+      var colocatedWith = Set(nodes.map(\.name))
+      for c in composites.colocations where c.resource == SimulatedComposites.groupId && c.score == .infinity
+      {
+        colocatedWith.formIntersection(primaryNodes(c))
+      }
+      allowed.formIntersection(colocatedWith)
+      let placements = members.map { runningOn($0) }
+      let prefix = placements.prefix { !$0.isEmpty }.count
+      let used = placements.reduce(into: Set<String>()) { $0.formUnion($1) }
+      let placed = members.indices.map { "\(members[$0]) on \(placements[$0].sorted())" }.joined(
+        separator: ", ")
+      if used.count > 1 || placements.dropFirst(prefix).contains(where: { !$0.isEmpty }) {
+        return "\(SimulatedComposites.groupId) is not a prefix on one node: \(placed)"
+      }
+      if !allowed.isEmpty && (prefix != members.count || !allowed.isSuperset(of: used)) {
+        return "\(SimulatedComposites.groupId) is not complete on one of \(allowed.sorted()): \(placed)"
+      }
+      if !colocatedWith.isSuperset(of: used) {
+        return
+          "\(SimulatedComposites.groupId) runs outside its colocation (\(colocatedWith.sorted())): \(placed)"
       }
     }
     return nil

@@ -27,7 +27,7 @@ public struct WholeClusterSimulation {
     var status: String
     /// What the action does to the service when it finishes.
     var effect: Effect
-    enum Effect { case none, startService, stopService }
+    enum Effect { case none, startService, stopService, promoteService, demoteService }
   }
 
   struct FenceAction {
@@ -56,8 +56,13 @@ public struct WholeClusterSimulation {
     var toCorosync: [[UInt8]] = []
     var monitors: [String: Monitor] = [:]
     var nextControllerTick: Instant = .zero
-    // The world: services really running here (they die with the node).
+    // The world: services really running here (they die with the node), keyed by agent instance
+    // (`WholeClusterSimulation.service(of:)`: one per node for an anonymous clone's instances).
     var running: Set<String> = []
+    /// Running services in the promoted role (promotable agents).
+    var promoted: Set<String> = []
+    /// The instance whose start brought each running service up (for `clone-single-per-node`).
+    var startedAs: [String: String] = [:]
     var hangNext: Set<[String]> = []
     /// A clean shutdown in progress: when swpacemakerd stops waiting for the DC.
     var stoppingUntil: Instant?
@@ -112,11 +117,24 @@ public struct WholeClusterSimulation {
   var editTokens: [Int: Int] = [:]
   // Single-active bookkeeping: resource → since when it runs on two powered nodes.
   var doubleActiveSince: [String: Instant] = [:]
+  // clone-max / promoted-max bookkeeping: invariant and clone → since when it is over its limit.
+  var overLimitSince: [String: Instant] = [:]
+  /// clone-max of the anonymous clone while orphans of a lowered value may still stop: (limit, until).
+  var cloneLimitRelaxed: (limit: Int, until: Instant)?
+  var lastCloneLimit: Int?
+  /// Whether clone-max was ever lowered (its orphans' failed stops then leave instances running).
+  var cloneMaxLowered = false
   public var singleActiveGrace: Duration
 
   public private(set) var violation: Violation?
   public private(set) var trace: [String] = []
   public var traceLimit = 120
+  /// For triage: log the replicas' records whenever a DC plans a transition (`sim --dump-state`).
+  public var dumpStateOnTransitions = false
+  /// With `dumpStateOnTransitions`: what each DC planned from (its configuration and state), for
+  /// replaying a plan in `Scheduler.schedule` (`sim --dump-state` writes them as JSON).
+  public private(set) var planInputs: [(line: String, config: ResourceConfiguration, state: ClusterState)] =
+    []
   /// Whether the run converged after the faults, and when (ms after the fault window).
   public private(set) var convergedAfterMs: Int64?
 
@@ -163,6 +181,7 @@ public struct WholeClusterSimulation {
           LocationConstraint(id: "prefer-\(r)", resource: r, node: "n\(n)", score: Score(100)))
       }
     }
+    scenario.composites?.add(to: &config)
     nodes = (1...scenario.nodeCount).map { i in
       Node(name: "n\(i)", id: NodeId(UInt32(i)), stored: config, highestConfig: config.version)
     }
@@ -184,6 +203,35 @@ public struct WholeClusterSimulation {
     guard violation == nil else { return }
     violation = Violation(name: name, detail: detail, atMs: elapsedMs)
     log("VIOLATION [\(name)] \(detail)")
+    logReplicaRecords()
+  }
+
+  /// For triage: what each live replica's DC records (active or failed records only, and transient
+  /// attributes), and what really runs.
+  mutating func logReplicaRecords(only: Int? = nil) {
+    for i in nodes.indices where only == nil || only == i {
+      guard let c = nodes[i].controller else { continue }
+      var lines: [String] = []
+      for (resource, byNode) in c.state.resources.sorted(by: { $0.key < $1.key }) {
+        for (node, s) in byNode.sorted(by: { $0.key < $1.key })
+        where s.role != .stopped || s.failed || s.pending != nil || !s.failCounts.isEmpty {
+          var flags = [s.role.rawValue]
+          if s.failed { flags.append("failed \(s.failedOperation ?? "")") }
+          if s.stopFailed { flags.append("stop failed") }
+          if s.blocked { flags.append("blocked") }
+          if let p = s.pending { flags.append("pending \(p)") }
+          if !s.failCounts.isEmpty { flags.append("fail counts \(s.failCounts.sorted { $0.key < $1.key })") }
+          lines.append("\(resource)@\(node) \(flags.joined(separator: ", "))")
+        }
+      }
+      let attributes = c.state.nodes.compactMap { n in
+        n.transientAttributes.isEmpty ? nil : "\(n.name) \(n.transientAttributes.sorted { $0.key < $1.key })"
+      }
+      log(
+        "\(nodes[i].name) replica (DC \(c.dc ?? "none")): \(lines.joined(separator: "; ")); attributes \(attributes)"
+      )
+      log("\(nodes[i].name) runs \(nodes[i].running.sorted()) promoted \(nodes[i].promoted.sorted())")
+    }
   }
 
   // MARK: - Nodes
@@ -256,6 +304,7 @@ public struct WholeClusterSimulation {
     if let reason, !nodes[i].running.isEmpty {
       log("\(nodes[i].name) stops \(nodes[i].running.sorted().joined(separator: " ")) locally: \(reason)")
       nodes[i].running = []
+      nodes[i].promoted = []
     }
     nodes[i].controller = nil
     if var membership = nodes[i].membership.take() {
@@ -299,6 +348,7 @@ public struct WholeClusterSimulation {
     nodes[i].toCorosync = []
     nodes[i].monitors = [:]
     nodes[i].running = []
+    nodes[i].promoted = []
     nodes[i].hangNext = []
     nodes[i].failNext = []
     nodes[i].stoppingUntil = nil
@@ -330,9 +380,12 @@ public struct WholeClusterSimulation {
     case .serviceDies(let r, let n):
       guard nodes[n - 1].running.contains(r) else { return }
       nodes[n - 1].running.remove(r)
+      // A promoted instance that dies is a failed promoted instance (its monitor finds it stopped).
+      nodes[n - 1].promoted.remove(r)
       // systemd's PropertiesChanged reports a unit failure at once; OCF waits for the monitor.
-      if r.hasPrefix("svc"),
-        let (key, monitor) = nodes[n - 1].monitors.first(where: { $0.value.spec.resource == r })
+      if SimulationScenario.isSystemdUnit(r),
+        let (key, monitor) = nodes[n - 1].monitors.sorted(by: { $0.key < $1.key })
+          .first(where: { Self.service(of: $0.value.spec) == r })
       {
         nodes[n - 1].monitors[key] = nil
         controllerInput(n - 1) { c, now in
@@ -360,6 +413,20 @@ public struct WholeClusterSimulation {
           now: now)
       }
     case .fenceDevice(let behaviour): fenceDevice = behaviour
+    case .cloneMaxEdit(let n, let cloneMax):
+      guard let controller = nodes[n - 1].controller else { return }
+      var config = controller.config
+      for (index, resource) in config.resources.enumerated() {
+        guard case .clone(var clone) = resource, clone.id == SimulatedComposites.cloneId else { continue }
+        clone.meta["clone-max"] = "\(cloneMax)"
+        config.resources[index] = .clone(clone)
+      }
+      controllerInput(n - 1) { c, now in
+        c.clientRequest(
+          token: 0,
+          ManagerRequest(op: .replaceConfig, config: config, baseVersion: controller.config.version),
+          now: now)
+      }
     case .cleanup(let n, let r):
       controllerInput(n - 1) { c, now in
         c.clientRequest(token: 0, ManagerRequest(op: .cleanup, resource: r), now: now)
@@ -497,6 +564,13 @@ public struct WholeClusterSimulation {
         }
       case .log(let level, let text):
         if level != .debug { log("\(nodes[i].name) \(level.rawValue): \(text)") }
+        if dumpStateOnTransitions && text.hasPrefix("transition "), let c = nodes[i].controller {
+          logReplicaRecords(only: i)
+          var state = c.state
+          state.quorate = c.quorate
+          state.now = wallMs / 1000
+          planInputs.append(("t=\(format3(elapsedMs))s \(nodes[i].name) \(text)", c.config, state))
+        }
       case .fence(let request):
         let maxDelay = UInt64(max(request.delayMaxMs, 0))
         let delay = Int64(request.delayBaseMs) + Int64(maxDelay > 0 ? network.next() % maxDelay : 0)
@@ -509,6 +583,7 @@ public struct WholeClusterSimulation {
         log("\(nodes[i].name) was fenced while running: \(reaction)")
         nodes[i].controller = nil
         nodes[i].running = []
+        nodes[i].promoted = []
         nodes[i].operations = []
         nodes[i].monitors = [:]
         nodes[i].fencing = []
@@ -534,10 +609,42 @@ public struct WholeClusterSimulation {
 
   // MARK: - Executor and services
 
+  /// The agent instance an action acts on, as the simulated service manager keys its services: a
+  /// systemd unit by name; an anonymous clone's instances (`cln:0`, `cln:1`) all by the clone's
+  /// primitive (`cln`), since their agent knows them by it (`OCF_RESOURCE_INSTANCE`, as `OCFRunner`
+  /// sets it) and keeps one state per node; anything else, globally unique instances included, by its
+  /// own id.
+  static func service(of spec: ActionSpec) -> String {
+    if spec.agent.standard == .systemd { return spec.agent.type }
+    if spec.meta["clone"] != nil && !Clone.isTrue(spec.meta["globally-unique"]) {
+      return String(InstanceAlias.base(spec.resource))
+    }
+    return spec.resource
+  }
+
+  /// Whether the agent is the promotable one (`ocf:swpcs:Stateful`): it has a promoted role and sets
+  /// its promotion score.
+  static func isPromotable(_ spec: ActionSpec) -> Bool { spec.agent.type == "Stateful" }
+
+  /// What a monitor of the action's service finds on node `i`: 7 stopped, 0 running, 8 promoted.
+  func monitorRc(_ i: Int, _ spec: ActionSpec) -> Int {
+    let service = Self.service(of: spec)
+    guard nodes[i].running.contains(service) else { return 7 }
+    return Self.isPromotable(spec) && nodes[i].promoted.contains(service) ? 8 : 0
+  }
+
   mutating func execute(_ i: Int, _ request: ActionRequest) {
     let spec = request.spec
-    if ["start", "stop", "demote"].contains(spec.action) {
-      nodes[i].monitors = nodes[i].monitors.filter { $0.value.spec.resource != spec.resource }
+    let service = Self.service(of: spec)
+    if ["start", "stop", "demote", "promote"].contains(spec.action) {
+      // As the daemon: the resource's recurring monitors go, and those recorded under another key of
+      // the same agent instance (not a globally unique instance's).
+      let unique = { (meta: [String: String]) in Clone.isTrue(meta["globally-unique"]) }
+      nodes[i].monitors = nodes[i].monitors.filter { _, m in
+        !(m.spec.resource == spec.resource
+          || (InstanceAlias.areAliases(m.spec.resource, spec.resource) && !unique(spec.meta)
+            && !unique(m.spec.meta)))
+      }
     }
     if spec.action == "start" || spec.action == "promote" {
       if let controller = nodes[i].controller, !controller.quorate {
@@ -546,7 +653,10 @@ public struct WholeClusterSimulation {
         )
       }
     }
-    let key = [spec.action, spec.resource]
+    if spec.action == "start" && service != spec.resource {
+      checkSinglePerNode(i, spec, service)
+    }
+    let key = [spec.action, service]
     // The executor runs one resource's actions one at a time, in arrival order (`Executor`, as
     // pacemaker-execd): this one starts when the previous one on the resource has finished.
     let begins =
@@ -555,11 +665,11 @@ public struct WholeClusterSimulation {
     var op = Operation(
       request: request, doneAt: begins + .milliseconds(10 + Int64(network.next() % 90)), rc: 0,
       status: "done", effect: .none)
-    let running = nodes[i].running.contains(spec.resource)
     switch spec.action {
     case "start": op.effect = .startService
     case "stop": op.effect = .stopService
-    case "monitor": op.rc = running ? 0 : 7
+    case "promote": op.effect = .promoteService
+    case "demote": op.effect = .demoteService
     default: break
     }
     if nodes[i].hangNext.remove(key) != nil {
@@ -578,22 +688,56 @@ public struct WholeClusterSimulation {
 
   mutating func finish(_ i: Int, _ op: Operation) {
     let spec = op.request.spec
+    let service = Self.service(of: spec)
+    var rc = op.rc
     switch op.effect {
-    case .startService: nodes[i].running.insert(spec.resource)
-    case .stopService: nodes[i].running.remove(spec.resource)
+    case .startService:
+      // A promotable agent starts unpromoted; starting what already runs changes nothing.
+      if nodes[i].running.insert(service).inserted {
+        nodes[i].promoted.remove(service)
+        nodes[i].startedAs[service] = spec.resource
+      }
+    case .stopService:
+      nodes[i].running.remove(service)
+      nodes[i].promoted.remove(service)
+    case .promoteService:
+      if nodes[i].running.contains(service) { nodes[i].promoted.insert(service) } else { rc = 7 }
+    case .demoteService:
+      if nodes[i].running.contains(service) { nodes[i].promoted.remove(service) } else { rc = 7 }
     case .none: break
     }
-    var rc = op.rc
     if spec.action == "monitor" && op.status == "done" {
-      rc = nodes[i].running.contains(spec.resource) ? 0 : 7
+      rc = monitorRc(i, spec)
     }
+    // The promotable agent sets its promotion score as it runs (`crm_master`), before it exits.
+    if Self.isPromotable(spec) && op.status == "done" && spec.action != "notify" { agentSetsScore(i, spec) }
     log("\(nodes[i].name) \(spec.resource) \(spec.key) → rc \(rc) \(op.status)")
+    let succeeded = nodes[i].controller?.monitorSucceeded(spec, rc: rc) ?? (rc == 0 || rc == 8)
     controllerInput(i) { c, now in
       c.operationCompleted(op.request, rc: rc, status: op.status, durationMs: 50, output: "", now: now)
     }
-    if spec.intervalMs > 0 && op.status == "done" && (rc == 0 || rc == 8) {
+    if spec.intervalMs > 0 && op.status == "done" && succeeded {
       nodes[i].monitors["\(spec.resource)#\(spec.key)"] = Monitor(
         spec: spec, nextAt: now + .milliseconds(Int64(spec.intervalMs)), lastRc: rc)
+    }
+  }
+
+  /// `ocf:swpcs:Stateful`'s `crm_master` calls: 5 while running unpromoted, 10 promoted, deleted by a
+  /// stop (a monitor of a stopped instance leaves it). Through the controller input `swpcs node
+  /// attribute --transient` uses, as the `crm_master` shim does; only when the value differs from
+  /// the local replica's, as an agent that reads its score first (`crm_master -G`).
+  mutating func agentSetsScore(_ i: Int, _ spec: ActionSpec) {
+    let service = Self.service(of: spec)
+    // crm_master names the score after OCF_RESOURCE_INSTANCE without an instance number.
+    let name = "master-\(InstanceAlias.base(service))"
+    let value: String? =
+      nodes[i].running.contains(service) ? (nodes[i].promoted.contains(service) ? "10" : "5") : nil
+    if value == nil && spec.action != "stop" { return }
+    guard let controller = nodes[i].controller,
+      controller.state.nodes.first(where: { $0.name == nodes[i].name })?.transientAttributes[name] != value
+    else { return }
+    controllerInput(i) { c, now in
+      c.clientRequest(token: 0, ManagerRequest(op: .setAttribute, name: name, value: value), now: now)
     }
   }
 
@@ -623,17 +767,22 @@ public struct WholeClusterSimulation {
     controllerInput(i) { c, now in c.fenceCompleted(request, outcomes: outcomes, now: now) }
   }
 
+  /// A recurring monitor runs; it reports only when its result turns into a failure (the daemon's
+  /// `runRecurring`).
   mutating func runMonitor(_ i: Int, _ key: String) {
+    guard let spec = nodes[i].monitors[key]?.spec else { return }
+    let rc = monitorRc(i, spec)
+    if Self.isPromotable(spec) { agentSetsScore(i, spec) }
     guard var monitor = nodes[i].monitors[key] else { return }
-    let rc = nodes[i].running.contains(monitor.spec.resource) ? 0 : 7
-    if rc != 0 && monitor.lastRc != rc {
+    let succeeded = nodes[i].controller?.monitorSucceeded(spec, rc: rc) ?? (rc == 0 || rc == 8)
+    if !succeeded && monitor.lastRc != rc {
       nodes[i].monitors[key] = nil
-      log("\(nodes[i].name) monitor of \(monitor.spec.resource) fails")
-      controllerInput(i) { c, now in c.recurringFailed(monitor.spec, rc: rc, output: "", now: now) }
+      log("\(nodes[i].name) monitor of \(spec.resource) fails (rc \(rc))")
+      controllerInput(i) { c, now in c.recurringFailed(spec, rc: rc, output: "", now: now) }
       return
     }
     monitor.lastRc = rc
-    monitor.nextAt = now + .milliseconds(Int64(monitor.spec.intervalMs))
+    monitor.nextAt = now + .milliseconds(Int64(spec.intervalMs))
     nodes[i].monitors[key] = monitor
   }
 

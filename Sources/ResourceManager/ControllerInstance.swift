@@ -753,6 +753,9 @@ public struct ControllerInstance: Sendable {
         s.role = .stopped
         s.failed = false
         s.stopFailed = false
+        // Nothing is left to block: a stop queued behind one that timed out (on-fail=block without
+        // fencing) stopped it after all. As Pacemaker, a later success ends a `block` handling.
+        s.blocked = false
         Self.clearRecoveredFailure(&s)
         s.activeMonitors = []
         s.definition = nil
@@ -768,6 +771,16 @@ public struct ControllerInstance: Sendable {
         if spec.action == "promote" { Self.clearRecoveredFailure(&s) }
       } else {
         failure = true
+        // As Pacemaker reads a failed role change: a failed promote may have promoted; a failed
+        // demote leaves the instance unpromoted (staying Promoted would demote it forever), or, when
+        // the agent said it is not running, active only to be stopped — unless on-fail=block.
+        if spec.action == "promote" {
+          s.role = .promoted
+        } else if onFail(for: spec) == "block" {
+          s.role = .promoted
+        } else {
+          s.role = ok && result.rc == 7 ? .started : .unpromoted
+        }
       }
     case ("monitor", _):
       if ok && monitorSucceeded(spec, rc: result.rc) {

@@ -23,6 +23,18 @@ extension Cluster {
     let availableNodes = nodes.indices.filter { rscs[clone].allowed[$0] != nil && nodes[$0].available }.count
     let optimalPerNode = max(availableNodes > 0 ? maxTotal / availableNodes : 0, 1)
     var assigned = 0
+    // An instance that cannot move (every member unmanaged: blocked by a failure it cannot recover
+    // from, or in maintenance) stays where it is active whatever its score there: it takes its node's
+    // place first. Pacemaker assigns it last (a failed stop's -INFINITY ban sorts it after the others)
+    // and can place another instance on its node — for an anonymous clone a second start of the one
+    // agent instance that is blocked there.
+    for i in instances where assigned < maxTotal && !isInstanceAssigned(i) && instanceStaysPut(i) {
+      assign(i)
+      if let n = firstPrimitive(i).flatMap({ rscs[$0].assigned }) {
+        counts[n] += 1
+        assigned += 1
+      }
+    }
     for i in instances where assigned < maxTotal && !isInstanceAssigned(i) {
       guard let current = earlyNode(i, clone, optimalPerNode, counts) else { continue }
       if assignOnCurrentNode(i, clone, current, perNode, available: maxTotal - assigned, &counts) {
@@ -60,6 +72,12 @@ extension Cluster {
   }
 
   private func instanceFailed(_ i: Int) -> Bool { primitivesIn(i).contains { rscs[$0].failed } }
+
+  /// Every member of the instance is unmanaged and active on one node: nothing will move it.
+  private func instanceStaysPut(_ i: Int) -> Bool {
+    let members = primitivesIn(i)
+    return !members.isEmpty && members.allSatisfy { !rscs[$0].managed } && instanceActiveNodes(i).count == 1
+  }
 
   /// The instance's own score table (a cloned group's first member carries the group's scores).
   private func instanceScore(_ i: Int, _ n: Int) -> Int? {

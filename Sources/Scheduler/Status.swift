@@ -36,11 +36,10 @@ extension Cluster {
       guard let first = instances.first else { continue }
       let members = { (i: Int) -> [Int] in rscs[i].isPrimitive ? [i] : rscs[i].children }
       let bases = members(first).map { String(rscs[$0].id.prefix { $0 != ":" }) }
-      let keys = bases.map { base in
-        state.resources.keys.filter {
-          ($0 == base || $0.hasPrefix(base + ":")) && rscIndex[$0].map { !rscs[$0].removed } ?? true
-        }.sorted()
+      let allKeys = bases.map { base in
+        state.resources.keys.filter { $0 == base || $0.hasPrefix(base + ":") }.sorted()
       }
+      let keys = allKeys.map { $0.filter { rscIndex[$0].map { !rscs[$0].removed } ?? true } }
       var used = Set<Int>()
       for n in nodes.indices {
         var perBase: [ResourceNodeState?] = []
@@ -59,7 +58,16 @@ extension Cluster {
               hint = Int(id.dropFirst(base.count + 1))
             }
           }
-          perBase.append(best)
+          // Only an instance number above clone-max (an orphan, stopped separately) has a record here:
+          // its failures are still the agent instance's.
+          if best == nil,
+            let orphan = allKeys[b].lazy.compactMap({ state.resources[$0]?[nodes[n].name] })
+              .first(where: { !$0.failCounts.isEmpty || $0.hardError || $0.fatalError })
+          {
+            best = ResourceNodeState(role: orphan.role == .unknown ? .unknown : .stopped)
+          }
+          perBase.append(
+            best.map { Self.withSharedFailures($0, of: allKeys[b], on: nodes[n].name, in: state) })
           perBaseIds.append(bestId)
         }
         // A start in flight counts as active (as `unpack` reads it): only that instance is there.
@@ -92,6 +100,28 @@ extension Cluster {
       }
     }
     return (result, historyIds)
+  }
+
+  /// An anonymous clone's records on one node are one agent instance's history (Pacemaker keeps one
+  /// under the bare id, with one fail count): the record read carries the failures of them all — fail
+  /// counts added up per operation, the latest failure, hard and fatal errors. Records of other
+  /// instance numbers stay behind when an instance moves through a node (a failed start under one
+  /// number, a probe under another); read alone, the best one hid the other's INFINITY fail count and
+  /// the clone started there again.
+  static func withSharedFailures(
+    _ record: ResourceNodeState, of keys: [String], on node: String, in state: ClusterState
+  ) -> ResourceNodeState {
+    var merged = record
+    var counts: [String: Int] = [:]
+    for key in keys {
+      guard let s = state.resources[key]?[node] else { continue }
+      for (op, count) in s.failCounts { counts[op] = Value.add(counts[op] ?? 0, count) }
+      if let t = s.lastFailure, t > merged.lastFailure ?? .min { merged.lastFailure = t }
+      merged.hardError = merged.hardError || s.hardError
+      merged.fatalError = merged.fatalError || s.fatalError
+    }
+    merged.failCounts = counts
+    return merged
   }
 
   /// The role a record stands for when planning: an operation in flight that makes the resource

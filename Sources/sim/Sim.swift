@@ -1,6 +1,7 @@
 import ArgumentParser
 import ClusterSimulation
 import Foundation
+import ResourceModel
 
 /// `sim`: runs the whole-cluster simulation over many seeds (a campaign) or replays one seed.
 ///
@@ -19,6 +20,7 @@ struct Sim: ParsableCommand {
   var keep: String?
   @Flag(help: "With --seed: print the whole trace of the run.") var replay = false
   @Flag(help: "Do not shrink failing schedules.") var noShrink = false
+  @Flag(help: "With --seed: log the DC's records whenever it plans a transition.") var dumpState = false
   @Option(help: "Stop the campaign after this many failing seeds.") var maxFailures: Int = 1
   @Option(
     help:
@@ -29,8 +31,25 @@ struct Sim: ParsableCommand {
   func run() throws {
     if let seed {
       let kept = keep.map { $0.split(separator: ",").compactMap { Int($0) } }
-      let outcome = SimulationCampaign.run(seed: seed, keep: kept, traceLimit: replay ? 1 << 40 : 120)
+      let outcome = SimulationCampaign.run(
+        seed: seed, keep: kept, traceLimit: replay ? 1 << 40 : 120, dumpState: dumpState)
       print(SimulationCampaign.report(outcome, keep: kept, traceLines: replay ? Int.max : 60))
+      if dumpState {
+        // Each plan's inputs, to replay in Scheduler.schedule: /tmp/sim-SEED-plan-K.json.
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        for (k, plan) in outcome.planInputs.enumerated() {
+          struct Plan: Encodable {
+            var line: String
+            var config: ResourceConfiguration
+            var state: ClusterState
+          }
+          let path = "/tmp/sim-\(seed)-plan-\(k + 1).json"
+          try encoder.encode(Plan(line: plan.line, config: plan.config, state: plan.state))
+            .write(to: URL(fileURLWithPath: path))
+          print("\(path): \(plan.line.prefix(100))")
+        }
+      }
       if let converged = outcome.convergedAfterMs, outcome.violation == nil {
         print("converged \(Double(converged) / 1000) s after the faults")
       }

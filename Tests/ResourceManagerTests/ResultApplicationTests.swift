@@ -1,0 +1,75 @@
+import ResourceModel
+import Testing
+
+@testable import ResourceManager
+
+/// How a replica reads action results into a resource's record — cases the whole-cluster simulation
+/// found once its clusters had promotable clones and groups (docs/testing.md).
+@Suite struct ResultApplicationTests {
+  static let stateful = Primitive(
+    id: "db", agent: AgentSpec(standard: .ocf, provider: "swpcs", type: "Stateful"),
+    operations: [
+      OperationSpec(id: "db-mon-p", name: "monitor", intervalMs: 10_000, role: "Promoted"),
+      OperationSpec(id: "db-mon-u", name: "monitor", intervalMs: 11_000, role: "Unpromoted"),
+    ])
+
+  static func controller(fencing: Bool = false, record: ResourceNodeState) -> ControllerInstance {
+    var config = ResourceConfiguration()
+    config.properties["stonith-enabled"] = fencing ? "true" : "false"
+    config.resources = [
+      .clone(Clone(id: "db-clone", promotable: true, child: .primitive(stateful))),
+      .primitive(
+        Primitive(id: "web", agent: AgentSpec(standard: .ocf, provider: "pacemaker", type: "Dummy"))),
+    ]
+    var c = ControllerInstance(
+      settings: ControllerSettings(localNode: "n1", nodeIds: ["n1": 1, "n2": 2]), config: config)
+    c.state.resources["db:0"] = ["n1": record]
+    c.state.resources["web"] = ["n1": record]
+    return c
+  }
+
+  static func result(_ resource: String, _ action: String, rc: Int, status: String = "done") -> ActionResult {
+    let spec = ActionSpec(
+      resource: resource, agent: stateful.agent, attributes: [], meta: [:], action: action, intervalMs: 0,
+      timeoutMs: 20_000)
+    return ActionResult(
+      transition: 1, index: 0, node: "n1", spec: spec, rc: rc, status: status, durationMs: 1, output: "",
+      at: 1)
+  }
+
+  /// Seed 30: a promoted instance died; its recovery demotes first, and the agent answers 7 (not
+  /// running). Kept Promoted, the instance was demoted again on every re-plan, forever.
+  @Test func aDemoteThatFindsTheInstanceStoppedLeavesItToBeStopped() {
+    var c = Self.controller(record: ResourceNodeState(role: .promoted, failed: true))
+    _ = c.apply(Self.result("db:0", "demote", rc: 7), now: 1000)
+    let s = c.state.resources["db:0"]?["n1"]
+    #expect(s?.role == .started)
+    #expect(s?.failed == true)
+  }
+
+  @Test func aFailedDemoteLeavesTheInstanceUnpromoted() {
+    var c = Self.controller(record: ResourceNodeState(role: .promoted))
+    _ = c.apply(Self.result("db:0", "demote", rc: 1), now: 1000)
+    #expect(c.state.resources["db:0"]?["n1"]?.role == .unpromoted)
+  }
+
+  @Test func aFailedPromoteMayHavePromoted() {
+    var c = Self.controller(record: ResourceNodeState(role: .unpromoted))
+    _ = c.apply(Self.result("db:0", "promote", rc: 1), now: 1000)
+    #expect(c.state.resources["db:0"]?["n1"]?.role == .promoted)
+    #expect(c.state.resources["db:0"]?["n1"]?.failed == true)
+  }
+
+  /// Seed 5263: a stop timed out without fencing (blocked); the stop queued behind it succeeded. The
+  /// record stayed blocked, so the scheduler never stopped the group member before it.
+  @Test func aSuccessfulStopEndsABlock() {
+    var c = Self.controller(record: ResourceNodeState(role: .started))
+    _ = c.apply(Self.result("web", "stop", rc: 1, status: "timeout"), now: 1000)
+    #expect(c.state.resources["web"]?["n1"]?.blocked == true)
+    _ = c.apply(Self.result("web", "stop", rc: 0), now: 1000)
+    let s = c.state.resources["web"]?["n1"]
+    #expect(s?.role == .stopped)
+    #expect(s?.blocked == false)
+    #expect(s?.failCounts["stop_0"] == 1)
+  }
+}
