@@ -97,9 +97,12 @@ extension WholeClusterSimulation {
       )
     }
     nodes[i].highestConfig = max(nodes[i].highestConfig, version)
+    // Per agent instance: an anonymous clone's instance numbers on a node are one agent instance,
+    // whose records fold into one (InstanceAlias.adoptInstances adds their counts up).
     var own: [String: [String: Int]] = [:]
     for (resource, byNode) in controller.state.resources {
-      if let counts = byNode[nodes[i].name]?.failCounts, !counts.isEmpty { own[resource] = counts }
+      guard let counts = byNode[nodes[i].name]?.failCounts, !counts.isEmpty else { continue }
+      own[String(InstanceAlias.base(resource)), default: [:]].merge(counts) { max($0, $1) }
     }
     if !cleanup {
       for (resource, counts) in nodes[i].ownFailCounts {
@@ -369,7 +372,10 @@ extension WholeClusterSimulation {
     let activeRoles: Set<ResourceNodeState.Role> = [.started, .unpromoted, .promoted]
     for base in [prm, cln] + composites.groupMembers {
       for node in nodes {
-        let active = records(base, node.name).filter { activeRoles.contains($0.state.role) }
+        let here = records(base, node.name)
+        // A failed stop without fencing blocks the instance: the replica cannot know what runs.
+        if here.contains(where: { $0.state.blocked || $0.state.stopFailed }) { continue }
+        let active = here.filter { activeRoles.contains($0.state.role) }
         let running = node.running.contains(base)
         if active.count > 1 {
           return

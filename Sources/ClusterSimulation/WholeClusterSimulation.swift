@@ -637,13 +637,10 @@ public struct WholeClusterSimulation {
     let spec = request.spec
     let service = Self.service(of: spec)
     if ["start", "stop", "demote", "promote"].contains(spec.action) {
-      // As the daemon: the resource's recurring monitors go, and those recorded under another key of
-      // the same agent instance (not a globally unique instance's).
-      let unique = { (meta: [String: String]) in Clone.isTrue(meta["globally-unique"]) }
+      // As the daemon: the recurring monitors of the same agent instance go, whatever key they were
+      // recorded under.
       nodes[i].monitors = nodes[i].monitors.filter { _, m in
-        !(m.spec.resource == spec.resource
-          || (InstanceAlias.areAliases(m.spec.resource, spec.resource) && !unique(spec.meta)
-            && !unique(m.spec.meta)))
+        !InstanceAlias.sameAgentInstance(m.spec.resource, m.spec.meta, spec.resource, spec.meta)
       }
     }
     if spec.action == "start" || spec.action == "promote" {

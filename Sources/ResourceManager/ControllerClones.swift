@@ -53,12 +53,14 @@ extension ControllerInstance {
 
 extension ControllerInstance {
   /// `InstanceAlias.adopt` for an action of `key` on `node`, knowing whether a bare key's resource is
-  /// cloned now. A globally unique clone's instances (`id:N`) and the bare `id` are different agent
-  /// instances: they never share records.
+  /// cloned now, and for an anonymous instance `InstanceAlias.adoptInstances` (the other instance
+  /// numbers' records there). A globally unique clone's instances (`id:N`) and the bare `id` are
+  /// different agent instances: they never share records.
   mutating func adoptAliases(_ key: String, node: String) {
     let owner = clone(containing: String(InstanceAlias.base(key)))
     if owner?.isGloballyUnique(resourceDefaults: config.resourceDefaults) == true { return }
     let cloned = !key.contains(":") && clone(containing: key) != nil
     InstanceAlias.adopt(key, node: node, cloned: cloned, in: &state.resources)
+    if owner != nil { InstanceAlias.adoptInstances(key, node: node, in: &state.resources) }
   }
 }

@@ -423,12 +423,11 @@ public final class ResourceManagerDaemon: @unchecked Sendable {
     let spec = request.spec
     if ["stop", "demote", "start", "promote"].contains(spec.action) {
       // The same agent instance recorded under another key (a cloned primitive's, an uncloned
-      // instance's) has its monitors too — not for a globally unique instance, a distinct agent instance.
-      let unique = { (meta: [String: String]) in Clone.isTrue(meta["globally-unique"]) }
+      // instance's, another number of an anonymous instance) has its monitors too — not a globally
+      // unique instance, a distinct agent instance.
       for (key, monitor) in recurring
-      where monitor.spec.resource == spec.resource
-        || (InstanceAlias.areAliases(monitor.spec.resource, spec.resource) && !unique(spec.meta)
-          && !unique(monitor.spec.meta))
+      where InstanceAlias.sameAgentInstance(
+        monitor.spec.resource, monitor.spec.meta, spec.resource, spec.meta)
       {
         monitor.task?.cancel()
         recurring[key] = nil

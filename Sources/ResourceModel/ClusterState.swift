@@ -267,6 +267,49 @@ public enum InstanceAlias {
     }
   }
 
+  /// Whether actions on `a` and `b` (resource keys, with the meta attributes they run with) reach one
+  /// agent instance on a node: the same key, or — unless either is a globally unique clone instance —
+  /// the same resource under any instance number or none (an anonymous clone's agent knows every
+  /// instance by the bare id, and runs at most one per node).
+  public static func sameAgentInstance(
+    _ a: String, _ metaA: [String: String], _ b: String, _ metaB: [String: String]
+  ) -> Bool {
+    if a == b { return true }
+    let unique = { (meta: [String: String]) in Clone.isTrue(meta["globally-unique"]) }
+    return !unique(metaA) && !unique(metaB) && base(a) == base(b)
+  }
+
+  /// For an anonymous clone's instance `key` (`web:2`) acting on `node`: the records of the clone's
+  /// other instance numbers there (`web:0`) are the same agent instance's — partitions that merge
+  /// numbered it differently, or an instance moved through the node — and become `key`'s: the most
+  /// active one's role and flags, every record's fail counts added up. One record per agent
+  /// instance and node, as Pacemaker keeps one history under the bare id.
+  public static func adoptInstances(
+    _ key: String, node: String, in resources: inout [String: [String: ResourceNodeState]]
+  ) {
+    guard key.contains(":") else { return }
+    let others = resources.keys.filter {
+      $0 != key && $0.contains(":") && base($0) == base(key) && resources[$0]?[node] != nil
+    }.sorted()
+    guard !others.isEmpty else { return }
+    var merged = resources[key]?[node]
+    for other in others {
+      guard let s = resources[other]?[node] else { continue }
+      var kept = merged.map { moreActive(s, than: $0) ? s : $0 } ?? s
+      if let previous = merged {
+        let added = previous.failCounts.merging(s.failCounts) { min($0 + $1, Score.infinityValue) }
+        kept.failCounts = added
+        kept.lastFailure = [previous.lastFailure, s.lastFailure].compactMap { $0 }.max()
+        kept.hardError = previous.hardError || s.hardError
+        kept.fatalError = previous.fatalError || s.fatalError
+      }
+      merged = kept
+      resources[other]?[node] = nil
+      if resources[other]?.isEmpty == true { resources[other] = nil }
+    }
+    resources[key, default: [:]][node] = merged
+  }
+
   /// The record that says more about what runs: a higher role, or a failure.
   public static func moreActive(_ a: ResourceNodeState, than b: ResourceNodeState) -> Bool {
     func rank(_ r: ResourceNodeState.Role) -> Int {

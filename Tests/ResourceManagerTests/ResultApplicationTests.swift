@@ -73,3 +73,28 @@ import Testing
     #expect(s?.failCounts["stop_0"] == 1)
   }
 }
+
+extension ResultApplicationTests {
+  /// Seed 5020: partitions that merged had numbered the instance on n3 `db:0` (its own DC) and the
+  /// DC after the merge `db:2`; a demote of db:2 left both records active on n3 — for one agent
+  /// instance. An anonymous instance's action takes over the other numbers' records on its node.
+  @Test func anAnonymousInstanceTakesOverItsNodesOtherNumbers() {
+    var c = Self.controller(
+      record: ResourceNodeState(role: .promoted, failCounts: ["monitor_10000": 1], pending: "demote_0"))
+    c.state.resources["db:1"] = ["n2": ResourceNodeState(role: .unpromoted)]
+    _ = c.apply(Self.result("db:2", "demote", rc: 0), now: 1000)
+    #expect(c.state.resources["db:0"] == nil)
+    #expect(c.state.resources["db:2"]?["n1"]?.role == .unpromoted)
+    #expect(c.state.resources["db:2"]?["n1"]?.failCounts == ["monitor_10000": 1])
+    #expect(c.state.resources["db:1"]?["n2"]?.role == .unpromoted)
+  }
+
+  @Test func oneAgentInstanceUnderEveryKeyOfAnAnonymousClone() {
+    let anonymous = ["clone": "0", "globally-unique": "false"]
+    let unique = ["clone": "0", "globally-unique": "true"]
+    #expect(InstanceAlias.sameAgentInstance("db:0", anonymous, "db:2", anonymous))
+    #expect(InstanceAlias.sameAgentInstance("db", [:], "db:2", anonymous))
+    #expect(!InstanceAlias.sameAgentInstance("db:0", unique, "db:2", unique))
+    #expect(!InstanceAlias.sameAgentInstance("db:0", anonymous, "dbx:0", anonymous))
+  }
+}
