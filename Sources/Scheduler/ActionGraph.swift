@@ -307,6 +307,17 @@ extension Cluster {
         pendingOrders.append(PendingOrder(r, .stop, instance, .stop, [.ordered]))
         pendingOrders.append(PendingOrder(instance, .stop, r, .stopped, [.ordered]))
       }
+      // `ordered=true`: instances start one after another by instance number and stop in reverse;
+      // as only some may be starting or stopping, each is ordered against every later one.
+      if Value.bool(rscs[r].meta["ordered"], default: false) {
+        let instances = rscs[r].children
+        for (k, instance) in instances.enumerated() {
+          for later in instances[(k + 1)...] {
+            pendingOrders.append(PendingOrder(instance, .start, later, .start, [.ordered]))
+            pendingOrders.append(PendingOrder(later, .stop, instance, .stop, [.ordered]))
+          }
+        }
+      }
       return
     }
     var previous: Int?

@@ -16,8 +16,8 @@ extension Swpcs {
       commandName: "cluster",
       abstract: "Set up, join, start, stop and remove the cluster on its nodes.",
       subcommands: [
-        Setup.self, Join.self, Start.self, Stop.self, Enable.self, Disable.self, Destroy.self,
-        NodeCommand.self, AdminServe.self,
+        Setup.self, Join.self, JoinToken.self, Start.self, Stop.self, Enable.self, Disable.self,
+        Destroy.self, NodeCommand.self, AdminServe.self,
       ])
   }
 }
@@ -160,6 +160,42 @@ extension Swpcs.Cluster {
       AdminStateFile.issue(token, nodes: others)
       print("On each other node (\(others.joined(separator: ", "))) run — valid one hour, once per node:")
       print("  swpcs cluster join \(token.encoded)\(start ? " --start" : "")\(enable ? " --enable" : "")")
+    }
+  }
+
+  /// A new join token for nodes already in cluster.conf: the one `setup` printed was lost, expired
+  /// (one hour) or spent (a node reinstalled).
+  struct JoinToken: ParsableCommand {
+    static let configuration = CommandConfiguration(
+      commandName: "join-token",
+      abstract:
+        "Print a new 'swpcs cluster join' command for configured nodes: [NODE...] (default: all others).",
+      discussion: """
+        For a node of this cluster whose join command was lost, has expired (after one hour) or was         used already (the node was reinstalled). Run on a node that is in the cluster; the token is         served by this node's swpcs-admin service, works once per node and for one hour.
+        """)
+    @Argument(help: "Nodes the token is for (default: every configured node but this one).")
+    var nodes: [String] = []
+    func run() throws {
+      let configuration = ClusterFiles.load()
+      guard FileManager.default.fileExists(atPath: ClusterFiles.key) else {
+        fail("\(ClusterFiles.key) is missing: run this on a node that is in the cluster")
+      }
+      guard let local = localNode(of: configuration) else {
+        fail(
+          "this machine is not a node of cluster '\(configuration.clusterName)' (see \(ClusterFiles.conf))")
+      }
+      let known = configuration.nodes.map(\.name)
+      for name in nodes where !known.contains(name) {
+        fail("node '\(name)' is not in the cluster; known nodes: \(known.joined(separator: ", "))")
+      }
+      if nodes.contains(local.name) { fail("'\(local.name)' is this node: it is in the cluster already") }
+      let targets = nodes.isEmpty ? known.filter { $0 != local.name } : nodes
+      guard !targets.isEmpty else { fail("the cluster has no other node") }
+      AdminService.activate()
+      let token = JoinTokenV2.fresh(port: adminPort, addresses: local.addresses)
+      AdminStateFile.issue(token, nodes: targets)
+      print("On each of \(targets.joined(separator: ", ")) run — valid one hour, once per node:")
+      print("  swpcs cluster join \(token.encoded) --start")
     }
   }
 

@@ -427,11 +427,17 @@ enum StatusText {
       guard let nodes = byRole[role], !nodes.isEmpty else { continue }
       out += "    * \(role): [ \(nodes.sorted().joined(separator: " ")) ]\n"
     }
+    // As crm_mon: while fewer instances run than clone-max, the nodes (online or not) without one.
     let active = Set(byRole.values.flatMap { $0 }).union(failed.map(\.1))
-    let online = s.members.filter { s.joined.contains($0) && !active.contains($0) }.sorted()
-    if !online.isEmpty {
+    let known = Set(s.state.nodes.map(\.name)).union(s.members)
+    var cloneMax = known.count
+    for case .clone(let c) in s.config.resources where c.id == clone {
+      cloneMax = c.meta["clone-max"].flatMap { Int($0) } ?? cloneMax
+    }
+    let stopped = known.subtracting(active).sorted()
+    if !stopped.isEmpty && cloneMax > active.count {
       let disabled = first.disabled ? " (disabled)" : ""
-      out += "    * Stopped\(disabled): [ \(online.joined(separator: " ")) ]\n"
+      out += "    * Stopped\(disabled): [ \(stopped.joined(separator: " ")) ]\n"
     }
     return out
   }

@@ -65,6 +65,23 @@ struct CloneTests {
       ).location("web-clone", "n1", Score(1)),
       actions: [], summary: []),
     Scenario(
+      "ordered=true starts the instances one after another by number",
+      cluster(["n1", "n2", "n3"], [clone("web", ["ordered": "true"])], ids: ["web"]),
+      actions: [
+        "start web:0 n1", "monitor web:0 n1 10000", "start web:1 n2", "monitor web:1 n2 10000",
+        "start web:2 n3", "monitor web:2 n3 10000",
+      ],
+      orderings: [("start web:0 n1", "start web:1 n2"), ("start web:1 n2", "start web:2 n3")],
+      summary: ["Start web:0 ( n1 )", "Start web:1 ( n2 )", "Start web:2 ( n3 )"]),
+    Scenario(
+      "ordered=true stops the instances in reverse order",
+      cluster(
+        ["n1", "n2"], [clone("web", ["ordered": "true", "target-role": "Stopped"])], ids: ["web"],
+        running: [("web:0", "n1"), ("web:1", "n2")]),
+      actions: ["stop web:0 n1", "stop web:1 n2"],
+      orderings: [("stop web:1 n2", "stop web:0 n1")],
+      summary: ["Stop web:0 ( n1 ) due to node availability", "Stop web:1 ( n2 ) due to node availability"]),
+    Scenario(
       "order A then B-clone: every instance of B starts after A (B:0 takes the node with fewer resources)",
       cluster(["n1", "n2"], [primitive("A"), clone("B")], ids: ["A", "B"]).order("A", "B-clone"),
       actions: [

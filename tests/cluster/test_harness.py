@@ -235,7 +235,7 @@ def test_power_kill_and_restart(cluster):
     pid1, nspawn = n2.pid1, n2.nspawn_pid
     t_kill = cluster.power_kill(2)
     gone = time.time() - t_kill
-    assert gone < 1.0, gone
+    assert gone < 5.0, gone  # at once (SIGKILL of PID 1), not a shutdown
     assert not _sys.alive(pid1) and not _sys.alive(nspawn)
     assert not n2.running
     with pytest.raises(HarnessError):

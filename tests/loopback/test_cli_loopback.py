@@ -324,6 +324,17 @@ def test_cluster_setup_join_node_add_remove(cl, tmp_path):
         assert (second / "authkey").read_bytes() == (first / "authkey").read_bytes()
         r = n1.swpcs("cluster", "join", token, "--node", "a2", "--force", env=env2)
         assert r.returncode == 1 and "already used for a2" in r.stderr, r.stderr
+        # A spent (or lost) token: a1 issues a new one for a2 (a reinstalled node joins again).
+        r = n1.swpcs("cluster", "join-token", "a9", env=env1)
+        assert r.returncode == 1 and "node 'a9' is not in the cluster" in r.stderr, r.stderr
+        r = n1.swpcs("cluster", "join-token", "a1", env=env1)
+        assert r.returncode == 1 and "is this node" in r.stderr, r.stderr
+        out = ok(n1, "cluster", "join-token", env=env1)
+        assert "On each of a2 run" in out, out
+        fresh = re.search(r"swpcs cluster join (\S+)", out).group(1)
+        assert fresh != token
+        ok(n1, "cluster", "join", fresh, "--node", "a2", "--force", env=env2)
+        assert (second / "cluster.conf").read_text() == conf
         tampered = token[:-6] + ("A" if token[-6] != "A" else "B") + token[-5:]
         r = n1.swpcs("cluster", "join", tampered, "--force", env=env2)
         assert r.returncode == 1 and "damaged" in r.stderr

@@ -93,6 +93,16 @@ def test_anonymous_clone_runs_everywhere(cl):
     # clone-max limits the instances; unclone brings back a single primitive.
     ok(n1, "resource", "meta", "web-clone", "clone-max=2")
     cl.wait_for(lambda: len(roles(n1, "web")) == 2, timeout=60, what="two web instances")
+    # crm_mon's layout: while fewer instances run than clone-max... here clone-max is reached.
+    assert "Stopped: [" not in ok(n1, "status")
+    ok(n1, "resource", "meta", "web-clone", "clone-max=3")
+    cl.wait_for(lambda: len(roles(n1, "web")) == 3, timeout=60, what="three web instances")
+    ok(n1, "resource", "ban", "web-clone", "n3")
+    cl.wait_for(lambda: len(roles(n1, "web")) == 2, timeout=60, what="two web instances")
+    assert "Stopped: [ n3 ]" in ok(n1, "status"), ok(n1, "status")
+    ok(n1, "resource", "clear", "web-clone")
+    ok(n1, "resource", "meta", "web-clone", "clone-max=2")
+    cl.wait_for(lambda: len(roles(n1, "web")) == 2, timeout=60, what="two web instances")
     ok(n1, "resource", "unclone", "web-clone")
     cl.wait_for(lambda: len(roles(n1, "web")) == 1 and len(dummy_running(cl, "web")) == 1, timeout=60,
                 what="one web")

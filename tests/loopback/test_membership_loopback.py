@@ -27,7 +27,9 @@ def test_kill9_is_detected_within_the_timeout_and_restart_rejoins(cluster3):
     sts = c.wait_for(lambda: c.agreed(["n1", "n2"]), timeout=5, what="view without n3")
     for s in sts:
         detected = s["viewInstalledAt"] - killed_at
-        assert detected < 1.5, f"{s['nodeName']} took {detected:.3f}s"
+        # By the failure detector (timeout 1 s), not by anything slower; the figures themselves are
+        # benchmarks (scripts/bench-membership, docs/benchmarks.md).
+        assert detected < 3.0, f"{s['nodeName']} took {detected:.3f}s"
         assert s["quorum"]["quorate"]
     c["n3"].start()
     c.wait_for(lambda: c.agreed(["n1", "n2", "n3"]), timeout=5, what="rejoin of n3")
@@ -40,7 +42,8 @@ def test_sigterm_announces_leave_so_peers_drop_the_node_at_once(cluster3):
     assert c["n2"].proc.returncode == 0
     sts = c.wait_for(lambda: c.agreed(["n1", "n3"]), timeout=3, what="view without n2")
     for s in sts:
-        assert s["viewInstalledAt"] - stopped_at < 0.5
+        # Announced: the view changes without waiting for the failure timeout (1 s).
+        assert s["viewInstalledAt"] - stopped_at < 1.0
         state = {n["name"]: n["state"] for n in s["nodes"]}
         assert state["n2"] == "left"
 

@@ -36,6 +36,23 @@ def _default_bin_dir() -> Path | None:
     return None
 
 
+def _agent_files() -> dict:
+    """What the package installs besides the binaries: the Pacemaker command shims agents call
+    (crm_attribute/crm_master, crm_mon, cibadmin) and the promotable test agent ocf:swpcs:Stateful.
+    The host's Pacemaker (if any, for crm_simulate) is hidden from ocf-shellfuncs as in the tests."""
+    agents = REPO / "agents"
+    files = {}
+    for tool, source in [("crm_attribute", "crm_attribute"), ("crm_master", "crm_attribute"),
+                         ("crm_mon", "crm_mon"), ("cibadmin", "cibadmin")]:
+        if (agents / source).is_file():
+            files[f"/usr/sbin/{tool}"] = ((agents / source).read_text(), 0o755)
+    if (agents / "ocf" / "swpcs" / "Stateful").is_file():
+        files["/usr/lib/ocf/resource.d/swpcs/Stateful"] = (
+            (agents / "ocf" / "swpcs" / "Stateful").read_text(), 0o755)
+    files["/usr/sbin/pacemakerd"] = ("#!/bin/sh\nexit 1\n", 0o755)
+    return files
+
+
 def cmd_up(args) -> int:
     state = default_base() / args.prefix / "state.json"
     if state.exists() and not args.replace:
@@ -49,11 +66,11 @@ def cmd_up(args) -> int:
         units_dir = None
     binaries = args.binaries.split(",") if args.binaries else None
     if bin_dir and binaries is None and not args.bin_dir:
-        binaries = [b for b in ("swcorosync", "swpcs") if (bin_dir / b).exists()]
+        binaries = [b for b in ("swcorosync", "swpacemakerd", "swpcs") if (bin_dir / b).exists()]
     authkey = Path(args.authkey).read_bytes() if args.authkey else secrets.token_bytes(32)
     spec = InstallSpec(bin_dir=bin_dir, binaries=binaries, units_dir=units_dir,
                        conf_text=Path(args.conf).read_text() if args.conf else None, authkey=authkey,
-                       enable=args.enable.split(",") if args.enable else ())
+                       enable=args.enable.split(",") if args.enable else (), files=_agent_files())
     c = Cluster(nodes=args.nodes, links=args.links, prefix=args.prefix, install=spec,
                 mask=args.mask.split(",") if args.mask else (), fence_hook=False)
     c.open()
