@@ -211,25 +211,28 @@ extension WholeClusterSimulation {
     }
     let clone = SimulatedComposites.cloneChild
     let promotable = SimulatedComposites.promotableChild
-    var cloneHolders: [String] = []
-    var promotedHolders: [String] = []
+    var cloneHolders: [Int] = []
+    var promotedHolders: [Int] = []
     for i in nodes.indices where countsAsLive(i) {
-      // Without fencing (or for the orphans of a lowered clone-max) a failed stop leaves an instance
-      // that nothing can stop: it does not count.
-      if nodes[i].running.contains(clone)
-        && !((!scenario.fencing || cloneMaxLowered) && stopFailedHere(i, clone))
-      {
-        cloneHolders.append(nodes[i].name)
-      }
-      if nodes[i].promoted.contains(promotable) && !(!scenario.fencing && stopFailedHere(i, promotable)) {
-        promotedHolders.append(nodes[i].name)
-      }
+      if nodes[i].running.contains(clone) { cloneHolders.append(i) }
+      if nodes[i].promoted.contains(promotable) { promotedHolders.append(i) }
+    }
+    // Without fencing (or for the orphans of a lowered clone-max) a failed stop leaves an instance
+    // that nothing can stop: it does not count. (Looked up only over the limit: this runs after
+    // every event.)
+    if cloneHolders.count > cloneLimit && (!scenario.fencing || cloneMaxLowered) {
+      cloneHolders.removeAll { stopFailedHere($0, clone) }
+    }
+    if promotedHolders.count > 1 && !scenario.fencing {
+      promotedHolders.removeAll { stopFailedHere($0, promotable) }
     }
     overLimit(
-      "clone-max", SimulatedComposites.cloneId, holders: cloneHolders, limit: cloneLimit, what: "runs on")
+      "clone-max", SimulatedComposites.cloneId, holders: cloneHolders.map { nodes[$0].name },
+      limit: cloneLimit,
+      what: "runs on")
     overLimit(
-      "promoted-max", SimulatedComposites.promotableId, holders: promotedHolders, limit: 1,
-      what: "is promoted on")
+      "promoted-max", SimulatedComposites.promotableId, holders: promotedHolders.map { nodes[$0].name },
+      limit: 1, what: "is promoted on")
   }
 
   mutating func overLimit(_ name: String, _ clone: String, holders: [String], limit: Int, what: String) {
