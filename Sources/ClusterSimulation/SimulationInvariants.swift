@@ -10,7 +10,8 @@ import ResourceModel
 /// - `single-active` — a primitive (a group member too) runs on two powered nodes: with fencing, at
 ///   any moment (a node is live until fenced); without, for longer than the grace a cut-off node needs
 ///   to stop it under no-quorum-policy=stop, and not counting a resource whose stop failed (blocked,
-///   unrecoverable without fencing).
+///   unrecoverable without fencing) nor a group member before a blocked member on that node (its stop
+///   is ordered after the blocked one: `stopBlockedHere`).
 /// - `clone-single-per-node` — a node is asked to start an anonymous clone instance while the clone's
 ///   agent instance already runs there, or while another instance's start is in flight there: the
 ///   instances of an anonymous clone on one node are one agent instance (`OCF_RESOURCE_INSTANCE` is
@@ -150,6 +151,26 @@ extension WholeClusterSimulation {
     return false
   }
 
+  /// Whether node `i`'s own replica says the stop of the single-instance primitive `resource` cannot
+  /// run there: its own stop failed or it is blocked, or — a group member — a member after it in the
+  /// group is. A group stops its members in reverse order, and a member whose stop is blocked blocks
+  /// the stops of those before it (Pacemaker: "Stop dummy01 due to unrunnable dummy02 stop
+  /// (blocked)", regression case bug-5028). Without fencing a partition that lost the node does not
+  /// consider what ran there at all (Pacemaker's unpack skips the history of offline nodes when
+  /// fencing is disabled) and starts the group elsewhere, so the members before the blocked one stay
+  /// active twice as the blocked one does.
+  func stopBlockedHere(_ i: Int, _ resource: String) -> Bool {
+    guard let state = nodes[i].controller?.state else { return false }
+    func blocked(_ id: String) -> Bool {
+      guard let s = state.resources[id]?[nodes[i].name] else { return false }
+      return s.stopFailed || s.blocked
+    }
+    if blocked(resource) { return true }
+    guard let members = scenario.composites?.groupMembers, let position = members.firstIndex(of: resource)
+    else { return false }
+    return members[(position + 1)...].contains { blocked($0) }
+  }
+
   /// After every step: the real world.
   mutating func checkWorld() {
     if scenario.composites != nil { checkCloneLimits() }
@@ -165,15 +186,11 @@ extension WholeClusterSimulation {
         holders.append(nodes[i].name)
       }
       // Without fencing a failed stop cannot be recovered safely (Pacemaker's documented limit):
-      // the resource stays blocked where the stop failed while a cut-off majority recovers it.
+      // the resource stays blocked where the stop failed while a cut-off majority recovers it. So do
+      // the group members before it there (a group stops in reverse order).
       let unrecoverable =
         holders.count >= 2 && !scenario.fencing
-        && nodes.indices.contains { i in
-          guard nodes[i].running.contains(resource),
-            let s = nodes[i].controller?.state.resources[resource]?[nodes[i].name]
-          else { return false }
-          return s.stopFailed || s.blocked
-        }
+        && nodes.indices.contains { i in nodes[i].running.contains(resource) && stopBlockedHere(i, resource) }
       if holders.count >= 2 && !unrecoverable {
         if let since = doubleActiveSince[resource] {
           if now - since > singleActiveGrace {
@@ -300,7 +317,8 @@ extension WholeClusterSimulation {
         allowed.formIntersection(primaryNodes(c))
       }
       let expected = allowed.isEmpty ? 0 : 1
-      if holders.count != expected {
+      let startBlocked = Self.followsBlockedPromoted(resource, composites, dc.state)
+      if startBlocked ? holders.count > expected : holders.count != expected {
         return
           "\(resource) runs on \(holders) (expected on \(expected) node(s); eligible \(eligible.map(\.name))\(composites == nil ? "" : ", allowed by its colocations \(allowed.sorted())"))"
       }
@@ -318,6 +336,27 @@ extension WholeClusterSimulation {
     }
     if let composites { return compositeConvergenceProblem(composites, dc, threshold: threshold) }
     return nil
+  }
+
+  /// Whether `resource` is colocated (mandatory) with the Promoted role of the promotable clone while
+  /// the DC records its promoted instance blocked (a failed stop or demote without fencing). Then no
+  /// instance can be promoted — the blocked one keeps the role and gets no promote action, the others
+  /// may not take it — so Pacemaker blocks the dependent's start (crm_simulate 2.1.5 on the case
+  /// promoted-demote-block with such a dependent added: "Start dummy3 ( dl380g5c ) due to colocation
+  /// with dummy:1 (blocked)"): it stays stopped, or where it already ran, until a cleanup.
+  static func followsBlockedPromoted(
+    _ resource: String, _ composites: SimulatedComposites?, _ state: ClusterState
+  ) -> Bool {
+    guard let composites,
+      composites.colocations.contains(where: {
+        $0.resource == resource && $0.withResource == SimulatedComposites.promotableId
+          && $0.withRole == "Promoted" && $0.score == .infinity
+      })
+    else { return false }
+    return state.resources.contains { key, byNode in
+      InstanceAlias.base(key) == SimulatedComposites.promotableChild
+        && byNode.values.contains { $0.role == .promoted && ($0.blocked || $0.stopFailed) }
+    }
   }
 
   /// Nodes where each of `service`'s agent instance really runs.
@@ -454,7 +493,8 @@ extension WholeClusterSimulation {
       if used.count > 1 || placements.dropFirst(prefix).contains(where: { !$0.isEmpty }) {
         return "\(SimulatedComposites.groupId) is not a prefix on one node: \(placed)"
       }
-      if !allowed.isEmpty && (prefix != members.count || !allowed.isSuperset(of: used)) {
+      let startBlocked = Self.followsBlockedPromoted(SimulatedComposites.groupId, composites, dc.state)
+      if !allowed.isEmpty && (prefix != members.count || !allowed.isSuperset(of: used)) && !startBlocked {
         return "\(SimulatedComposites.groupId) is not complete on one of \(allowed.sorted()): \(placed)"
       }
       if !colocatedWith.isSuperset(of: used) {

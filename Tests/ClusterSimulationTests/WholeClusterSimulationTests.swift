@@ -44,10 +44,12 @@ struct WholeClusterSimulationTests {
   /// restarted swpacemakerd never ran), 4348 and 9737 (a change acknowledged on delivery to one side
   /// of a splitting view; two copies of one version), 7823 (a restarted swpacemakerd's hello wiping
   /// its fail counts), 9181 (a stop overtaking the start before it on one resource), 9347 (a node
-  /// left behind by its view's DC kept its resources).
+  /// left behind by its view's DC kept its resources), 1967 (invariant: without fencing a group member
+  /// before a member whose stop failed cannot stop either), 583 (invariant: a resource colocated with
+  /// the Promoted role of a clone whose promoted instance is blocked does not start).
   static let regressionSeeds: [UInt64] = [
     16, 42, 70, 975, 194, 352, 155, 255, 56, 2000, 196, 36, 276, 1433, 2399, 1029, 1273, 2, 145, 4651, 1607,
-    1924, 4348, 9737, 7823, 9181, 9347,
+    1924, 4348, 9737, 7823, 9181, 9347, 1967, 583,
   ]
 
   @Test("seeds that once found bugs pass", arguments: regressionSeeds)

@@ -49,3 +49,47 @@ extension SimulationFindingsTests {
     #expect(t.actions.contains { $0.node == "n2" && $0.kind == .start }, "\(t.summary)")
   }
 }
+
+extension SimulationFindingsTests {
+  /// Seeds 1967, 2306, 4355, 5768, 7615, 8640 (an invariant, not a plan, was wrong): gdummy2's stop
+  /// failed on n1 without fencing; gsvc1, before it in the group, cannot stop there either — a group
+  /// stops in reverse order (Pacemaker's bug-5028). A partition that lost n1 starts the group
+  /// elsewhere, so gsvc1 stays active twice just as the blocked gdummy2 does.
+  @Test func aGroupMemberBeforeABlockedMemberIsNotStopped() {
+    let c = TestCluster("n1", "n2", resources: [group("grp", ["gsvc1", "gdummy2"])])
+      .run("gsvc1", on: "n1")
+      .state(
+        "gdummy2", on: "n1",
+        ResourceNodeState(
+          role: .started, failed: true, stopFailed: true, failCounts: ["stop_0": 1], lastFailure: 999_990,
+          failedOperation: "stop_0", onFail: "block", blocked: true)
+      )
+      .location("grp", "n1", .minusInfinity)
+    let t = Scheduler.schedule(c.configuration, c.clusterState)
+    #expect(!t.actions.contains { $0.resource == "gsvc1" && $0.kind == .stop }, "\(t.summary)")
+    #expect(t.summary.contains("Stop gsvc1 ( n1 ) due to unrunnable gdummy2 stop (blocked)"), "\(t.summary)")
+  }
+
+  /// Seeds 583, 2788 (an invariant, not a plan, was wrong): prm's stop failed on n1 while Promoted,
+  /// without fencing. The blocked instance keeps the role and gets no promote action, no other
+  /// instance may take it (promoted-max 1), so a resource colocated with the Promoted role cannot
+  /// start anywhere — as Pacemaker 2.1.5 plans it ("Start dummy3 ( n1 ) due to colocation with …
+  /// (blocked)", promoted-demote-block with such a dependent added).
+  @Test func aResourceColocatedWithABlockedPromotedInstanceDoesNotStart() {
+    let c = PromotionColocationTests.promotedWith(
+      TestCluster("n1", "n2", resources: [PromotableTests.db(["promoted-max": "1"]), primitive("dummy3")])
+        .state(
+          "db:0", on: "n1",
+          ResourceNodeState(
+            role: .promoted, failed: true, stopFailed: true, failCounts: ["stop_0": 1], lastFailure: 999_990,
+            failedOperation: "stop_0", onFail: "block", blocked: true)
+        )
+        .with { $0.states["db:1", default: [:]]["n2"] = ResourceNodeState(role: .unpromoted) }
+        .node("n1", ["master-db": "10"]).node("n2", ["master-db": "5"]),
+      "dummy3")
+    let t = Scheduler.schedule(c.configuration, c.clusterState)
+    #expect(!t.actions.contains { $0.resource == "dummy3" && $0.kind == .start }, "\(t.summary)")
+    #expect(!t.actions.contains { $0.kind == .promote }, "\(t.summary)")
+    #expect(t.summary.contains { $0.hasPrefix("Start dummy3 ( n1 ) due to colocation with") }, "\(t.summary)")
+  }
+}
