@@ -292,7 +292,12 @@ extension WholeClusterSimulation {
       if c.config.version != nodes[0].controller?.config.version {
         return "\(node.name) has configuration \(c.config.version)"
       }
-      if !node.operations.isEmpty { return "\(node.name) is executing" }
+      if !node.operations.isEmpty {
+        let what = node.operations.map {
+          "\($0.request.spec.resource) \($0.request.spec.action)_\($0.request.spec.intervalMs)"
+        }
+        return "\(node.name) is executing \(what.sorted().joined(separator: ", "))"
+      }
     }
     guard let dcName = nodes[0].controller?.dc, let dc = nodes.first(where: { $0.name == dcName })?.controller
     else { return "no DC" }
@@ -410,6 +415,21 @@ extension WholeClusterSimulation {
         InstanceAlias.base(key) == base && byNode.values.contains { $0.blocked || $0.stopFailed }
       }
     }
+    /// Whether `base` has a record on `node` whose stop failed without fencing (blocked there).
+    func blockedOn(_ base: String, _ node: String) -> Bool {
+      records(base, node).contains { $0.state.blocked || $0.state.stopFailed }
+    }
+    /// The later group member whose blocked stop `base`'s stop on `node` must wait for, if any.
+    /// Pacemaker makes a "then" action unrunnable when its "first" is the unrunnable stop of a blocked,
+    /// unmanaged resource (`pcmk__update_ordered_actions`), and a group member's stop follows the
+    /// later members' stops: its scheduler regression cases bug-5028 and unmanaged-block-restart show
+    /// the earlier members' stops blocked. Such a member stays as it is (a failed one stays FAILED,
+    /// active) until an administrator cleans up: the DC cannot correct its record. (An interleaved
+    /// clone ordering does not block that way: a blocked instance is no instance's partner.)
+    func stopWaitsForBlocked(_ base: String, _ node: String) -> String? {
+      guard let i = composites.groupMembers.firstIndex(of: base) else { return nil }
+      return composites.groupMembers[(i + 1)...].first { blockedOn($0, node) }
+    }
     let promotedOn = Set(nodes.filter { $0.promoted.contains(prm) }.map(\.name))
     let activeRoles: Set<ResourceNodeState.Role> = [.started, .unpromoted, .promoted]
     for base in [prm, cln] + composites.groupMembers {
@@ -417,6 +437,7 @@ extension WholeClusterSimulation {
         let here = records(base, node.name)
         // A failed stop without fencing blocks the instance: the replica cannot know what runs.
         if here.contains(where: { $0.state.blocked || $0.state.stopFailed }) { continue }
+        if stopWaitsForBlocked(base, node.name) != nil { continue }
         let active = here.filter { activeRoles.contains($0.state.role) }
         let running = node.running.contains(base)
         if active.count > 1 {

@@ -104,6 +104,11 @@ public struct WholeClusterSimulation {
   var fenceDevice = FenceDeviceBehaviour.works
   /// Nodes a fence device powered off (rebooted ones come back after `rebootTime`).
   var rebootAt: [Int: Instant] = [:]
+  /// When the last clean shutdown that could only end by swpacemakerd's 60 s timeout ended: every
+  /// resource still active on the node was blocked (its stop failed without fencing), which neither
+  /// the DC nor Pacemaker stops (Pacemaker's shutdown waits `shutdown-escalation`, 20 min by default).
+  /// The node leaves and comes back then, as after a late fault: convergence is measured from here.
+  var blockedShutdownEndedAt: Instant?
   let rebootTime: Duration = .seconds(4)
 
   /// Group payloads: the daemons send JSON; the simulation sends an id of the message value.
@@ -292,6 +297,16 @@ public struct WholeClusterSimulation {
       if nodes[i].controller?.localActiveResources.isEmpty ?? true {
         finishShutdown(i, stopLocally: nil)
       } else if now >= until {
+        if let c = nodes[i].controller,
+          c.localActiveResources.allSatisfy({ key in
+            c.state.resources[key]?[nodes[i].name].map { $0.blocked || $0.stopFailed } ?? false
+          })
+        {
+          blockedShutdownEndedAt = now
+          log(
+            "\(nodes[i].name)'s shutdown waited its 60 s: what is left there is blocked (\(c.localActiveResources.joined(separator: " "))); convergence counts from now"
+          )
+        }
         finishShutdown(i, stopLocally: "timed out waiting for the DC")
       }
     }
@@ -806,11 +821,15 @@ public struct WholeClusterSimulation {
   /// Runs the scenario: faults, then convergence. Stops at the first violation.
   public mutating func run() {
     let faultEnd = start + .milliseconds(scenario.faultWindowMs)
-    let bound = faultEnd + .milliseconds(scenario.convergeBoundMs)
     var faultsOver = false
     var nextCheck = faultEnd + .milliseconds(500)
     var stableSince: Instant?
+    // What the periodic checks saw wrong, as episodes (a problem from its first to its last sighting,
+    // or a stretch that looked converged): at the bound the cluster may look converged but not for the
+    // 5 s it must stay so, and then these say what kept it from converging, and when.
+    var episodes: [ConvergenceEpisode] = []
     while violation == nil {
+      let bound = max(faultEnd, blockedShutdownEndedAt ?? faultEnd) + .milliseconds(scenario.convergeBoundMs)
       // The next thing to happen.
       var next = bound
       var what = 0  // 0 bound, 1 fault, 2 message, 3 membership, 4 op, 5 monitor, 6 controller tick, 7 check
@@ -838,7 +857,7 @@ public struct WholeClusterSimulation {
       case 0:
         fail(
           "convergence",
-          "no convergence within \(scenario.convergeBoundMs / 1000) s after the faults: \(convergenceProblem() ?? "?")"
+          "no convergence within \(scenario.convergeBoundMs / 1000) s after the faults\(blockedShutdownEndedAt == nil ? "" : " and a blocked shutdown"): \(ConvergenceEpisode.report(now: convergenceProblem(), episodes, faultEnd: faultEnd))"
         )
       case 1:
         if nextFault < scenario.faults.count {
@@ -889,8 +908,8 @@ public struct WholeClusterSimulation {
           rebootAt[i] = now + rebootTime
         }
         if let problem = convergenceProblem() {
+          ConvergenceEpisode.record(problem, at: now, in: &episodes)
           stableSince = nil
-          _ = problem
         } else if let since = stableSince {
           if now - since >= .seconds(5) {
             checkAcknowledged()
@@ -903,6 +922,7 @@ public struct WholeClusterSimulation {
         } else {
           stableSince = now
         }
+        if stableSince != nil { ConvergenceEpisode.record(nil, at: now, in: &episodes) }
       }
       drainSockets()
       checkShutdownProgress()
@@ -937,4 +957,36 @@ func format3(_ ms: Int64) -> String {
   let s = ms / 1000
   let frac = ms % 1000
   return "\(s).\(frac < 10 ? "00" : frac < 100 ? "0" : "")\(frac)"
+}
+
+/// A stretch of the convergence phase in which the periodic check saw the same problem (or none), for
+/// the report of a seed that did not converge: a cluster that looks converged at the bound but not for
+/// long enough has no problem *now*, and the report must still say what kept it from converging.
+struct ConvergenceEpisode {
+  /// Nil: the cluster looked converged.
+  var problem: String?
+  var from: Instant
+  var to: Instant
+
+  static func record(_ problem: String?, at now: Instant, in episodes: inout [ConvergenceEpisode]) {
+    if let last = episodes.last, last.problem == problem {
+      episodes[episodes.count - 1].to = now
+    } else {
+      episodes.append(ConvergenceEpisode(problem: problem, from: now, to: now))
+    }
+  }
+
+  /// The problem now, or the last problems seen (newest last) with their times after the faults.
+  static func report(now: String?, _ episodes: [ConvergenceEpisode], faultEnd: Instant) -> String {
+    if let now { return now }
+    func after(_ t: Instant) -> String { format3((t - faultEnd).milliseconds) }
+    let shown = episodes.suffix(4).map { e in
+      "\(after(e.from))–\(after(e.to)) s: \(e.problem ?? "looked converged")"
+    }
+    guard episodes.contains(where: { $0.problem != nil }) else {
+      return "looked converged at every check, not for 5 s: \(shown.joined(separator: "; "))"
+    }
+    return
+      "converged too late or not for 5 s; last checks (after the faults) \(shown.joined(separator: "; "))"
+  }
 }

@@ -22,7 +22,14 @@ extension Cluster {
     }
     for ti in rscs[tr].children {
       guard let n = node(ti, thenTask) else { continue }
-      guard let fi = rscs[fr].children.first(where: { node($0, firstTask) == n }) else { continue }
+      // Only an instance that has not failed can be a partner (Pacemaker's `pcmk__instance_matches`
+      // skips instances with a blocked resource): a blocked instance's unrunnable stop must not
+      // hold up the stop of the other clone's instance on its node.
+      guard
+        let fi = rscs[fr].children.first(where: {
+          node($0, firstTask) == n && !primitives(of: $0).contains { rscs[$0].blocked }
+        })
+      else { continue }
       var firsts = findActions(fi, firstTask)
       if !rscs[fi].isPrimitive {
         firsts = firsts.map { findAction(fi, actions[$0].task.completion, on: nil) ?? $0 }

@@ -46,10 +46,13 @@ struct WholeClusterSimulationTests {
   /// its fail counts), 9181 (a stop overtaking the start before it on one resource), 9347 (a node
   /// left behind by its view's DC kept its resources), 1967 (invariant: without fencing a group member
   /// before a member whose stop failed cannot stop either), 583 (invariant: a resource colocated with
-  /// the Promoted role of a clone whose promoted instance is blocked does not start).
+  /// the Promoted role of a clone whose promoted instance is blocked does not start), 7662 (an
+  /// interleaved clone's stop held up by the other clone's blocked instance), 6572 (invariant: a group
+  /// member whose stop waits for a later member's blocked stop stays FAILED), 1366 (simulation: a clean
+  /// shutdown that only its timeout can end, every resource left there blocked, counts as a late fault).
   static let regressionSeeds: [UInt64] = [
     16, 42, 70, 975, 194, 352, 155, 255, 56, 2000, 196, 36, 276, 1433, 2399, 1029, 1273, 2, 145, 4651, 1607,
-    1924, 4348, 9737, 7823, 9181, 9347, 1967, 583,
+    1924, 4348, 9737, 7823, 9181, 9347, 1967, 583, 7662, 6572, 1366,
   ]
 
   @Test("seeds that once found bugs pass", arguments: regressionSeeds)

@@ -92,4 +92,23 @@ extension SimulationFindingsTests {
     #expect(!t.actions.contains { $0.kind == .promote }, "\(t.summary)")
     #expect(t.summary.contains { $0.hasPrefix("Start dummy3 ( n1 ) due to colocation with") }, "\(t.summary)")
   }
+
+  /// Seed 7662: cln-clone (interleave=true) is ordered after prm-clone; cln's stop failed on n4
+  /// without fencing (blocked), then prm failed there. The interleaved "stop cln then stop prm" paired
+  /// the blocked cln instance with prm's, so prm's recovery on n4 was blocked forever (and nothing was
+  /// promoted). Pacemaker (crm_simulate 2.1.5 on the same cluster) pairs only instances that have not
+  /// failed (`pcmk__instance_matches`): a blocked instance is no partner, and prm is recovered.
+  @Test func aBlockedInstanceDoesNotHoldUpTheInterleavedStopOfTheOtherClone() {
+    let c = InterleaveTests.clones(interleave: true).state(
+      "B:1", on: "n2",
+      ResourceNodeState(
+        role: .started, failed: true, stopFailed: true, failCounts: ["stop_0": 1], failedOperation: "stop_0",
+        onFail: "block", blocked: true))
+    let t = Scheduler.schedule(c.configuration, c.clusterState)
+    #expect(
+      t.actions.contains { $0.kind == .stop && $0.resource == "A:1" && $0.node == "n2" }, "\(t.summary)")
+    #expect(
+      t.actions.contains { $0.kind == .start && $0.resource == "A:1" && $0.node == "n2" }, "\(t.summary)")
+    #expect(!t.actions.contains { $0.resource == "B:1" }, "\(t.summary)")
+  }
 }
