@@ -104,6 +104,10 @@ public struct WholeClusterSimulation {
   var fenceDevice = FenceDeviceBehaviour.works
   /// Nodes a fence device powered off (rebooted ones come back after `rebootTime`).
   var rebootAt: [Int: Instant] = [:]
+  /// When a clean shutdown begun in the fault window ends after it (swpacemakerd waits up to 60 s for
+  /// the DC, which cannot move a resource whose stop failed without fencing), the node is powered on
+  /// again then: the convergence bound counts from that power-on, not from the end of the window.
+  var lateShutdownRestart: Instant?
   let rebootTime: Duration = .seconds(4)
 
   /// Group payloads: the daemons send JSON; the simulation sends an id of the message value.
@@ -314,7 +318,10 @@ public struct WholeClusterSimulation {
     }
     powerOff(i)
     // After the fault window every node must come back (a shutdown that began in it ends late).
-    if now >= start + .milliseconds(scenario.faultWindowMs) { rebootAt[i] = now + rebootTime }
+    if now >= start + .milliseconds(scenario.faultWindowMs) {
+      rebootAt[i] = now + rebootTime
+      lateShutdownRestart = max(lateShutdownRestart ?? now, now + rebootTime)
+    }
   }
 
   /// swpacemakerd alone dies: its executor's actions and monitors go with it, what it had not yet
@@ -806,11 +813,15 @@ public struct WholeClusterSimulation {
   /// Runs the scenario: faults, then convergence. Stops at the first violation.
   public mutating func run() {
     let faultEnd = start + .milliseconds(scenario.faultWindowMs)
-    let bound = faultEnd + .milliseconds(scenario.convergeBoundMs)
+    var bound = faultEnd + .milliseconds(scenario.convergeBoundMs)
     var faultsOver = false
     var nextCheck = faultEnd + .milliseconds(500)
     var stableSince: Instant?
     while violation == nil {
+      // Every node is powered on only once the last late shutdown is over: the bound counts from then.
+      if let restart = lateShutdownRestart {
+        bound = max(bound, restart + .milliseconds(scenario.convergeBoundMs))
+      }
       // The next thing to happen.
       var next = bound
       var what = 0  // 0 bound, 1 fault, 2 message, 3 membership, 4 op, 5 monitor, 6 controller tick, 7 check
