@@ -23,6 +23,13 @@ extension Cluster {
     let availableNodes = nodes.indices.filter { rscs[clone].allowed[$0] != nil && nodes[$0].available }.count
     let optimalPerNode = max(availableNodes > 0 ? maxTotal / availableNodes : 0, 1)
     var assigned = 0
+    // An orphan (numbered from clone-max up) that cannot be stopped — its stop failed without fencing —
+    // is an anonymous clone's one agent instance on its node: no instance may start there either.
+    if !isUniqueClone(clone) {
+      for o in orphanInstances(of: clone) where !rscs[o].managed {
+        for n in rscs[o].activeNodes { counts[n] = max(counts[n], perNode) }
+      }
+    }
     // An instance that cannot move (every member unmanaged: blocked by a failure it cannot recover
     // from, or in maintenance) stays where it is active whatever its score there: it takes its node's
     // place first. Pacemaker assigns it last (a failed stop's -INFINITY ban sorts it after the others)

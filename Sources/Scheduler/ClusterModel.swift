@@ -458,7 +458,8 @@ struct Cluster {
     }
   }
 
-  private mutating func addRemovedResource(_ id: String) {
+  @discardableResult
+  mutating func addRemovedResource(_ id: String) -> Int {
     let r = newRsc(id, .primitive, nil, [:], [:])
     deriveMeta(r)
     rscs[r].removed = true
@@ -468,6 +469,7 @@ struct Cluster {
     rscs[r].nextRole = .stopped
     addLocation(r, node: nil, score: -Value.infinity)
     topLevel.append(r)
+    return r
   }
 
   private mutating func newRsc(

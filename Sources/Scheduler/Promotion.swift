@@ -51,6 +51,10 @@ extension Cluster {
     }
     var promoted = 0
     var perNode: [Int: Int] = [:]
+    for n in promotedOnPendingMembers(clone) {
+      promoted += 1
+      perNode[n, default: 0] += 1
+    }
     for c in candidates {
       var role = Role.unpromoted
       if c.promotionPriority >= 0 && c.priority >= 0 && promoted < promotedMax
@@ -63,6 +67,19 @@ extension Cluster {
       for p in primitivesOf(c.instance) where rscs[p].assigned != nil {
         if rscs[p].nextRole == .unknown || role < rscs[p].nextRole { rscs[p].nextRole = role }
       }
+    }
+  }
+
+  /// The nodes of the instances promoted on a pending member (up, its resource manager not joined: it
+  /// may have died, nothing can be demoted there). Each keeps its promoted place — as a stop there that
+  /// cannot run keeps a primitive where it is — or promoting another instance would make two
+  /// primaries while the first still runs on a live node of the view.
+  private func promotedOnPendingMembers(_ clone: Int) -> [Int] {
+    rscs[clone].children.compactMap { instance in
+      guard let lead = primitivesOf(instance).first, rscs[lead].origRole == .promoted,
+        let n = currentNode(lead), nodes[n].online, nodes[n].pending, !nodes[n].unclean
+      else { return nil }
+      return n
     }
   }
 

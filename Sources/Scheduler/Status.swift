@@ -5,8 +5,11 @@ import ResourceModel
 /// `failure-timeout`, and the bans and fencing that failures imply.
 extension Cluster {
   mutating func unpackStatus(_ state: ClusterState) {
-    let (states, historyIds) = instanceStates(state)
+    var (states, historyIds, surplus) = instanceStates(state)
     for (r, ids) in historyIds { rscs[r].historyIds = ids }
+    for s in surplus {
+      for (r, record) in addSurplusInstance(s) { states[r] = [s.node: record] }
+    }
     for n in statusOrder {
       // Without fencing (or shutdown locks), the history of a node that is not up is never read: its
       // resources are treated as stopped and recovered elsewhere at once.
@@ -21,10 +24,11 @@ extension Cluster {
   /// an instance per node where the clone is active (`rsc:N` keeps its number when free), and every
   /// instance learns where the clone is known to be stopped.
   private func instanceStates(_ state: ClusterState) -> (
-    states: [Int: [Int: ResourceNodeState]], historyIds: [Int: [Int: String]]
+    states: [Int: [Int: ResourceNodeState]], historyIds: [Int: [Int: String]], surplus: [SurplusInstance]
   ) {
     var result: [Int: [Int: ResourceNodeState]] = [:]
     var historyIds: [Int: [Int: String]] = [:]
+    var surplus: [SurplusInstance] = []
     func byNode(_ id: String) -> [Int: ResourceNodeState] {
       var out: [Int: ResourceNodeState] = [:]
       for (name, s) in state.resources[id] ?? [:] { if let n = nodeIndex[name] { out[n] = s } }
@@ -75,7 +79,10 @@ extension Cluster {
         var targets = Array(instances.indices)
         if active {
           let free = targets.filter { !used.contains($0) }
-          guard let pick = hint.flatMap({ free.contains($0) ? $0 : nil }) ?? free.first else { continue }
+          guard let pick = hint.flatMap({ free.contains($0) ? $0 : nil }) ?? free.first else {
+            surplus.append(SurplusInstance(node: n, bases: bases, records: perBase))
+            continue
+          }
           used.insert(pick)
           targets = [pick]
         }
@@ -99,7 +106,37 @@ extension Cluster {
         }
       }
     }
-    return (result, historyIds)
+    return (result, historyIds, surplus)
+  }
+
+  /// An anonymous clone active on a node after every instance number is taken (each side of a
+  /// partition started `cln:0`; clone-max of them run elsewhere): the agent instance there has no
+  /// instance to be.
+  struct SurplusInstance {
+    var node: Int
+    /// The clone's primitive ids without instance numbers (a cloned group's members in order).
+    var bases: [String]
+    /// Per base, the record read on the node.
+    var records: [ResourceNodeState?]
+  }
+
+  /// Pacemaker gives such a history an orphan instance (`find_anonymous_clone` creates one numbered
+  /// after the others), which stops there. Without it the record was dropped: the DC saw the clone
+  /// unknown on the node, probed it every second, found it running, and never stopped it — more
+  /// instances than clone-max for good. Returns the orphans' primitives with their records.
+  private mutating func addSurplusInstance(_ s: SurplusInstance) -> [(Int, ResourceNodeState)] {
+    var number = 0
+    while s.bases.contains(where: { rscIndex["\($0):\(number)"] != nil }) { number += 1 }
+    var added: [(Int, ResourceNodeState)] = []
+    for (base, record) in zip(s.bases, s.records) {
+      guard let record else { continue }
+      let r = addRemovedResource("\(base):\(number)")
+      primitives.append(r)
+      actionsByRsc.append([])
+      deriveUnfencing(r)
+      added.append((r, record))
+    }
+    return added
   }
 
   /// An anonymous clone's records on one node are one agent instance's history (Pacemaker keeps one

@@ -48,11 +48,15 @@ struct WholeClusterSimulationTests {
   /// before a member whose stop failed cannot stop either), 583 (invariant: a resource colocated with
   /// the Promoted role of a clone whose promoted instance is blocked does not start), 7662 (an
   /// interleaved clone's stop held up by the other clone's blocked instance), 6572 (invariant: a group
-  /// member whose stop waits for a later member's blocked stop stays FAILED), 1366 (simulation: a clean
-  /// shutdown that only its timeout can end, every resource left there blocked, counts as a late fault).
+  /// member whose stop waits for a later member's blocked stop stays FAILED), 1366, 6495, 5522, 6862,
+  /// 7306 and 8519 (simulation: a clean shutdown that only its timeout can end, every resource left
+  /// there blocked, counts as a late fault), 1391, 4449 and 2319 (a second instance promoted while the
+  /// first stayed promoted on a pending member), 973 and 2151 (an anonymous clone's record beyond its
+  /// instances dropped, never stopped), 1331 (an instance started beside a blocked orphan).
   static let regressionSeeds: [UInt64] = [
     16, 42, 70, 975, 194, 352, 155, 255, 56, 2000, 196, 36, 276, 1433, 2399, 1029, 1273, 2, 145, 4651, 1607,
-    1924, 4348, 9737, 7823, 9181, 9347, 1967, 583, 7662, 6572, 1366,
+    1924, 4348, 9737, 7823, 9181, 9347, 1967, 583, 7662, 6572, 1366, 6495, 5522, 6862, 7306, 8519, 1391,
+    4449, 2319, 973, 2151, 1331,
   ]
 
   @Test("seeds that once found bugs pass", arguments: regressionSeeds)

@@ -111,4 +111,51 @@ extension SimulationFindingsTests {
       t.actions.contains { $0.kind == .start && $0.resource == "A:1" && $0.node == "n2" }, "\(t.summary)")
     #expect(!t.actions.contains { $0.resource == "B:1" }, "\(t.summary)")
   }
+
+  /// Seeds 1391, 4449 (fencing on): swpacemakerd died on n3, which stayed a member of the quorate view
+  /// with db promoted; the DC counted n3 pending (not joined), could not demote db there (blocked),
+  /// and promoted db on n1 as well — two primaries on live nodes of one view. The instance promoted
+  /// on a pending member keeps its place, as a blocked stop keeps a primitive where it is.
+  @Test func anInstancePromotedOnAPendingMemberKeepsItsPromotedPlace() {
+    var c = TestCluster("n1", "n2", "n3", resources: [PromotableTests.db(["promoted-max": "1"])])
+    c = PromotableTests.promoted(c, "db:1", on: "n3")
+    c = PromotableTests.unpromoted(c, "db:2", on: "n1").node("n1", ["master-db": "5"])
+    c = c.node("n3", ["master-db": "10"])
+    var state = c.clusterState
+    for i in state.nodes.indices where state.nodes[i].name == "n3" { state.nodes[i].pending = true }
+    let t = Scheduler.schedule(c.configuration, state)
+    #expect(!t.actions.contains { $0.kind == .promote }, "\(t.summary)")
+    #expect(!t.actions.contains { $0.node == "n3" }, "\(t.summary)")
+  }
+}
+
+extension SimulationFindingsTests {
+  /// Seeds 973, 2151 (no fencing): each side of a partition started `cln:0`; after the merge cln:0 ran
+  /// on n2 and n3 and cln:1 on n1 (clone-max 2). The third record found no free instance and was
+  /// dropped: the DC saw the clone unknown on n3, probed it every second, and never stopped it. As
+  /// Pacemaker's `find_anonymous_clone`, it becomes an orphan instance, which stops.
+  @Test func anAnonymousCloneActiveBeyondItsInstancesStopsAsAnOrphan() {
+    var c = TestCluster("n1", "n2", "n3", resources: [CloneTests.clone("cln", ["clone-max": "2"])])
+    c = c.run("cln:1", on: "n1").run("cln:0", on: "n2").run("cln:0", on: "n3")
+    let t = Scheduler.schedule(c.configuration, c.clusterState)
+    #expect(!t.actions.contains { $0.kind == .probe }, "\(t.summary)")
+    #expect(!t.actions.contains { $0.kind == .start }, "\(t.summary)")
+    let stops = t.actions.filter { $0.kind == .stop }
+    #expect(stops.count == 1 && ["n2", "n3"].contains(stops.first?.node ?? ""), "\(t.summary)")
+  }
+
+  /// Seed 1331 (no fencing): clone-max was lowered, the stop of the orphan cln:3 failed on n5 (blocked
+  /// there); when another node went down the DC placed cln:2 on n5 — a second start of the one agent
+  /// instance an anonymous clone has on a node. A blocked orphan keeps its node from the instances.
+  @Test func aBlockedOrphanKeepsItsNodeFromTheClonesInstances() {
+    var c = TestCluster("n1", "n2", resources: [CloneTests.clone("cln", ["clone-max": "1"])])
+    c = c.state(
+      "cln:1", on: "n2",
+      ResourceNodeState(
+        role: .started, failed: true, stopFailed: true, failCounts: ["stop_0": 1], lastFailure: 999_990,
+        failedOperation: "stop_0", onFail: "block", blocked: true)
+    ).location("cln-clone", "n1", .minusInfinity)
+    let t = Scheduler.schedule(c.configuration, c.clusterState)
+    #expect(!t.actions.contains { $0.kind == .start }, "\(t.summary)")
+  }
 }
