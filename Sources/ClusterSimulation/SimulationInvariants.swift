@@ -294,7 +294,7 @@ extension WholeClusterSimulation {
       // With composites: also only where its mandatory colocations' primaries are.
       var allowed = Set(eligible.map(\.name))
       for c in composites?.colocations ?? [] where c.resource == resource && c.score == .infinity {
-        allowed.formIntersection(primaryNodes(c))
+        allowed.formIntersection(primaryNodes(c, dc))
       }
       let expected = allowed.isEmpty ? 0 : 1
       if holders.count != expected {
@@ -322,14 +322,35 @@ extension WholeClusterSimulation {
     Set(nodes.filter { $0.running.contains(service) }.map(\.name))
   }
 
-  /// Where the primary of a colocation really is (in the role it names).
-  func primaryNodes(_ c: ColocationConstraint) -> Set<String> {
+  /// Nodes where the DC records `base` (a primitive, or a clone's primitive under any instance
+  /// number) blocked: a failed stop without fencing, kept until a cleanup.
+  func blockedNodes(_ base: String, _ dc: ControllerInstance) -> Set<String> {
+    var blocked: Set<String> = []
+    for (key, byNode) in dc.state.resources where InstanceAlias.base(key) == base {
+      for (node, s) in byNode where s.blocked || s.stopFailed { blocked.insert(node) }
+    }
+    return blocked
+  }
+
+  /// Where the primary of a colocation really is (in the role it names) as far as the dependent may
+  /// follow it. A mandatory colocation with a clone (no role, dependent not an interleaved clone)
+  /// allows only the nodes of the clone's unblocked instances: Pacemaker's
+  /// `pcmk__clone_apply_coloc_score` skips an instance flagged blocked, which still holds its node
+  /// (an interleaved clone pairs with the instance on its node instead, blocked or not).
+  func primaryNodes(_ c: ColocationConstraint, _ dc: ControllerInstance) -> Set<String> {
+    let interleaved =
+      c.resource == SimulatedComposites.cloneId
+      && Clone.isTrue(scenario.composites?.cloneMeta["interleave"])
+    func unblocked(_ base: String) -> Set<String> {
+      let running = runningOn(base)
+      return c.score == .infinity && !interleaved ? running.subtracting(blockedNodes(base, dc)) : running
+    }
     switch c.withResource {
     case SimulatedComposites.promotableId:
       let p = SimulatedComposites.promotableChild
       return c.withRole == "Promoted"
-        ? Set(nodes.filter { $0.promoted.contains(p) }.map(\.name)) : runningOn(p)
-    case SimulatedComposites.cloneId: return runningOn(SimulatedComposites.cloneChild)
+        ? Set(nodes.filter { $0.promoted.contains(p) }.map(\.name)) : unblocked(p)
+    case SimulatedComposites.cloneId: return unblocked(SimulatedComposites.cloneChild)
     case SimulatedComposites.groupId: return runningOn(scenario.composites?.groupMembers.first ?? "")
     default: return runningOn(c.withResource)
     }
@@ -410,7 +431,7 @@ extension WholeClusterSimulation {
       var runnable = true
       for c in composites.colocations where c.resource == SimulatedComposites.cloneId && c.score == .infinity
       {
-        allowed.formIntersection(primaryNodes(c))
+        allowed.formIntersection(primaryNodes(c, dc))
       }
       for o in composites.orders where o.then == SimulatedComposites.cloneId {
         if o.first == SimulatedComposites.promotableId {
@@ -418,9 +439,12 @@ extension WholeClusterSimulation {
             allowed.formIntersection(prmRunning)
           } else {
             let needed = o.requireAll ? composites.promotableMeta["clone-min"].flatMap { Int($0) } ?? 1 : 1
-            if prmRunning.count < needed { runnable = false }
+            // Its start is runnable with that many runnable instance starts; a blocked one has none.
+            if prmRunning.subtracting(blockedNodes(prm, dc)).count < needed { runnable = false }
           }
-        } else if runningOn(o.first).isEmpty {
+        } else if runningOn(o.first).isEmpty || !blockedNodes(o.first, dc).isEmpty {
+          // A blocked primitive gets no start action; Pacemaker then creates one for the ordering
+          // with no node (`rsc_order_first`), unrunnable, and the clone's start is unrunnable too.
           runnable = false
         }
       }
@@ -440,7 +464,7 @@ extension WholeClusterSimulation {
       var colocatedWith = Set(nodes.map(\.name))
       for c in composites.colocations where c.resource == SimulatedComposites.groupId && c.score == .infinity
       {
-        colocatedWith.formIntersection(primaryNodes(c))
+        colocatedWith.formIntersection(primaryNodes(c, dc))
       }
       allowed.formIntersection(colocatedWith)
       let placements = members.map { runningOn($0) }
