@@ -46,11 +46,12 @@ struct WholeClusterSimulationTests {
   /// its fail counts), 9181 (a stop overtaking the start before it on one resource), 9347 (a node
   /// left behind by its view's DC kept its resources), 1661 (invariant: a clone ordered after a
   /// blocked primitive cannot start), 9232 (invariant: a mandatory colocation with a clone does
-  /// not follow its blocked instances) and 3054 (invariant: an interleaved ordering does not steer
-  /// placement; an instance placed without a partner stays stopped).
+  /// not follow its blocked instances), 3054 (invariant: an interleaved ordering does not steer
+  /// placement; an instance placed without a partner stays stopped) and 7981 (fail counts held across
+  /// a hello kept under another instance number of the same agent instance: counted twice).
   static let regressionSeeds: [UInt64] = [
     16, 42, 70, 975, 194, 352, 155, 255, 56, 2000, 196, 36, 276, 1433, 2399, 1029, 1273, 2, 145, 4651, 1607,
-    1924, 4348, 9737, 7823, 9181, 9347, 1661, 9232, 3054,
+    1924, 4348, 9737, 7823, 9181, 9347, 1661, 9232, 3054, 7981,
   ]
 
   @Test("seeds that once found bugs pass", arguments: regressionSeeds)
