@@ -161,7 +161,7 @@ let package = Package(
     .executableTarget(
       name: "sim",
       dependencies: [
-        "ClusterSimulation", "ResourceModel",
+        "ClusterSimulation", "ResourceModel", "Scheduler",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ],
       swiftSettings: strict),

@@ -855,6 +855,14 @@ public struct WholeClusterSimulation {
       now = max(now, next)
       switch what {
       case 0:
+        if dumpStateOnTransitions, let dcName = nodes[0].controller?.dc,
+          let dcNode = nodes.firstIndex(where: { $0.name == dcName }), let c = nodes[dcNode].controller
+        {
+          var state = c.state
+          state.quorate = c.quorate
+          state.now = wallMs / 1000
+          planInputs.append(("t=\(format3(elapsedMs))s \(dcName) final state", c.config, state))
+        }
         fail(
           "convergence",
           "no convergence within \(scenario.convergeBoundMs / 1000) s after the faults\(blockedShutdownEndedAt == nil ? "" : " and a blocked shutdown"): \(ConvergenceEpisode.report(now: convergenceProblem(), episodes, faultEnd: faultEnd))"

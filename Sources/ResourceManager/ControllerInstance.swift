@@ -333,15 +333,11 @@ public struct ControllerInstance: Sendable {
       for (resource, nodeState) in hello.resources {
         state.resources[resource, default: [:]][hello.node] = nodeState
       }
-      for (resource, old) in held.sorted(by: { $0.key < $1.key }) {
-        mergeFailures(
-          node: hello.node, resource: resource, counts: old.failCounts, lastFailure: old.lastFailure)
-      }
+      mergeHeldFailures(
+        node: hello.node, counts: held.mapValues(\.failCounts).filter { !$0.value.isEmpty },
+        lastFailure: held.compactMapValues(\.lastFailure))
       if let handed = hello.heldFailures, members.contains(handed.node) {
-        for (resource, counts) in handed.counts.sorted(by: { $0.key < $1.key }) {
-          mergeFailures(
-            node: handed.node, resource: resource, counts: counts, lastFailure: handed.lastFailure[resource])
-        }
+        mergeHeldFailures(node: handed.node, counts: handed.counts, lastFailure: handed.lastFailure)
       }
       for (resource, spec) in hello.specs ?? [:] where specs[resource] == nil { specs[resource] = spec }
       setMembership(hello.node, hello.shuttingDown ? .shuttingDown : .online)
@@ -648,6 +644,40 @@ public struct ControllerInstance: Sendable {
     for (key, count) in counts where count > s.failCounts[key] ?? 0 { s.failCounts[key] = count }
     if let lastFailure, lastFailure > s.lastFailure ?? .min { s.lastFailure = lastFailure }
     state.resources[resource, default: [:]][node] = s
+  }
+
+  /// Fail counts held for `node` (by resource key) that a hello must not lower, merged into its
+  /// records. An anonymous clone's instance numbers on one node are one agent instance: the counts
+  /// held under `db:2` go to the record the node itself names `db:0` (added up over the numbers held,
+  /// as `InstanceAlias.adoptInstances` does), not to a second record beside it — that one counted the
+  /// same failures twice, and an agent instance reached its migration-threshold on one failure.
+  mutating func mergeHeldFailures(
+    node: String, counts: [String: [String: Int]], lastFailure: [String: Int64]
+  ) {
+    var byRecord: [String: (counts: [String: Int], lastFailure: Int64?)] = [:]
+    for (resource, held) in counts.sorted(by: { $0.key < $1.key }) {
+      let record = recordOfSameAgentInstance(resource, node: node) ?? resource
+      var merged = byRecord[record] ?? ([:], nil)
+      merged.counts.merge(held) { min($0 + $1, Score.infinityValue) }
+      merged.lastFailure = [merged.lastFailure, lastFailure[resource]].compactMap { $0 }.max()
+      byRecord[record] = merged
+    }
+    for (record, entry) in byRecord.sorted(by: { $0.key < $1.key }) {
+      mergeFailures(node: node, resource: record, counts: entry.counts, lastFailure: entry.lastFailure)
+    }
+  }
+
+  /// For an anonymous clone's instance `key`, the key of the record `node` already has for the same
+  /// agent instance under another instance number (nil if none, or for a globally unique clone).
+  func recordOfSameAgentInstance(_ key: String, node: String) -> String? {
+    guard key.contains(":"), state.resources[key]?[node] == nil,
+      let owner = clone(containing: String(InstanceAlias.base(key))),
+      !owner.isGloballyUnique(resourceDefaults: config.resourceDefaults)
+    else { return nil }
+    return state.resources.keys.filter {
+      $0.contains(":") && InstanceAlias.base($0) == InstanceAlias.base(key)
+        && state.resources[$0]?[node] != nil
+    }.min()
   }
 
   /// The fail counts this replica holds for `node` (for a hello answering its restarted controller).

@@ -2,6 +2,7 @@ import ArgumentParser
 import ClusterSimulation
 import Foundation
 import ResourceModel
+import Scheduler
 
 /// `sim`: runs the whole-cluster simulation over many seeds (a campaign) or replays one seed.
 ///
@@ -28,7 +29,22 @@ struct Sim: ParsableCommand {
   )
   var knownFailures: String?
 
+  @Option(help: "Schedule a plan file written by --dump-state and print the transition.") var schedule:
+    String?
+
   func run() throws {
+    if let schedule {
+      struct Plan: Decodable {
+        var config: ResourceConfiguration
+        var state: ClusterState
+      }
+      let plan = try JSONDecoder().decode(Plan.self, from: Data(contentsOf: URL(fileURLWithPath: schedule)))
+      let t = Scheduler.schedule(plan.config, plan.state)
+      for line in t.summary { print(line) }
+      for line in t.notes { print("note: \(line)") }
+      for a in t.actions { print("action: \(a)") }
+      return
+    }
     if let seed {
       let kept = keep.map { $0.split(separator: ",").compactMap { Int($0) } }
       let outcome = SimulationCampaign.run(

@@ -52,11 +52,19 @@ struct WholeClusterSimulationTests {
   /// 7306 and 8519 (simulation: a clean shutdown that only its timeout can end, every resource left
   /// there blocked, counts as a late fault), 1391, 4449 and 2319 (a second instance promoted while the
   /// first stayed promoted on a pending member), 973 and 2151 (an anonymous clone's record beyond its
-  /// instances dropped, never stopped), 1331 (an instance started beside a blocked orphan).
+  /// instances dropped, never stopped), 1331 (an instance started beside a blocked orphan), 1661
+  /// (invariant: a clone ordered after a blocked primitive cannot start), 9232 (invariant: a mandatory
+  /// colocation with a clone does not follow its blocked instances), 3054 (invariant: an interleaved
+  /// ordering does not steer placement; an instance placed without a partner stays stopped), 7981
+  /// (fail counts held across a hello kept under another instance number of the same agent instance:
+  /// counted twice), 30 (a demote answered "not running" left the instance Promoted), 115 (an
+  /// anonymous clone's failures read from one instance record only), 135 (a blocked instance's node
+  /// given another instance), 5263 (a successful stop kept "blocked"), 5020 (two instance numbers
+  /// of one agent instance on a node after a merge).
   static let regressionSeeds: [UInt64] = [
     16, 42, 70, 975, 194, 352, 155, 255, 56, 2000, 196, 36, 276, 1433, 2399, 1029, 1273, 2, 145, 4651, 1607,
     1924, 4348, 9737, 7823, 9181, 9347, 1967, 583, 7662, 6572, 1366, 6495, 5522, 6862, 7306, 8519, 1391,
-    4449, 2319, 973, 2151, 1331,
+    4449, 2319, 973, 2151, 1331, 1661, 9232, 3054, 7981, 30, 115, 135, 5263, 5020,
   ]
 
   @Test("seeds that once found bugs pass", arguments: regressionSeeds)

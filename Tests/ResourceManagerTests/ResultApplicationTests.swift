@@ -98,3 +98,43 @@ extension ResultApplicationTests {
     #expect(!InstanceAlias.sameAgentInstance("db:0", anonymous, "dbx:0", anonymous))
   }
 }
+
+extension ResultApplicationTests {
+  /// n2's record of `db:1`, stopped after a failed demote (fail count 1), that a DC's request for
+  /// `db:2 start` there made `db:2`'s on this replica (`InstanceAlias.adoptInstances`).
+  static func replicaWithAdoptedRecordOnN2(failCounts: [String: Int]) -> ControllerInstance {
+    var c = controller(record: ResourceNodeState(role: .stopped))
+    _ = c.viewChanged(members: ["n1", "n2"], lost: [], left: [], quorate: true, now: 1000)
+    c.state.resources["db:1"] = ["n2": ResourceNodeState(role: .stopped, failCounts: failCounts)]
+    c.adoptAliases("db:2", node: "n2")
+    c.state.resources["db:2"]?["n2"]?.pending = "start_0"
+    return c
+  }
+
+  static func hello(from node: String, _ resources: [String: ResourceNodeState], _ c: ControllerInstance)
+    -> Hello
+  {
+    Hello(node: node, configVersion: c.config.version, resources: resources, shuttingDown: false)
+  }
+
+  /// Seed 7981: the DC delivered its own `db:2 start` on n2, but the view changed before n2 got it;
+  /// n2's hello named the agent instance `db:1`. The held fail count stayed beside it on a second
+  /// record `db:2`: one failed demote counted twice, and migration-threshold=2 banned the clone there.
+  @Test func aHelloNamingAnotherInstanceNumberKeepsOneFailCountPerAgentInstance() {
+    var c = Self.replicaWithAdoptedRecordOnN2(failCounts: ["demote_0": 1])
+    #expect(c.state.resources["db:1"] == nil)
+    #expect(c.state.resources["db:2"]?["n2"]?.failCounts == ["demote_0": 1])
+    let own = ResourceNodeState(role: .stopped, failCounts: ["demote_0": 1])
+    _ = c.received(.hello(Self.hello(from: "n2", ["db:1": own], c)), from: "n2", now: 1001)
+    #expect(c.state.resources["db:2"]?["n2"] == nil)
+    #expect(c.state.resources["db:1"]?["n2"]?.failCounts == ["demote_0": 1])
+  }
+
+  @Test func aHelloWithoutTheFailCountGetsTheHeldOneUnderItsOwnInstanceNumber() {
+    var c = Self.replicaWithAdoptedRecordOnN2(failCounts: ["demote_0": 1])
+    let own = ResourceNodeState(role: .stopped)
+    _ = c.received(.hello(Self.hello(from: "n2", ["db:1": own], c)), from: "n2", now: 1001)
+    #expect(c.state.resources["db:2"]?["n2"] == nil)
+    #expect(c.state.resources["db:1"]?["n2"]?.failCounts == ["demote_0": 1])
+  }
+}
