@@ -213,11 +213,35 @@ public struct SimulationReport: Sendable {
     return lines
   }
 
+  /// Every node, in the order Pacemaker lists them (its node list is kept sorted by name).
   static func nodeNames(_ config: ResourceConfiguration, _ state: ClusterState) -> [String] {
     var names = config.nodes.map(\.name)
     var seen = Set(names)
     for node in state.nodes where seen.insert(node.name).inserted { names.append(node.name) }
-    return names
+    return names.sorted { nameOrder($0, $1) < 0 }
+  }
+
+  /// Pacemaker's order of node names: case-insensitive, with runs of digits compared as numbers
+  /// (`node2` before `node10`).
+  static func nameOrder(_ a: String, _ b: String) -> Int {
+    var i = Array(a.lowercased().unicodeScalars)[...]
+    var j = Array(b.lowercased().unicodeScalars)[...]
+    func isDigit(_ c: Unicode.Scalar) -> Bool { ("0"..."9").contains(c) }
+    while let x = i.first, let y = j.first {
+      if isDigit(x) && isDigit(y) {
+        let p = i.prefix(while: isDigit).drop { $0 == "0" }
+        let q = j.prefix(while: isDigit).drop { $0 == "0" }
+        i = i.drop(while: isDigit)
+        j = j.drop(while: isDigit)
+        if p.count != q.count { return p.count < q.count ? -1 : 1 }
+        for (u, v) in zip(p, q) where u != v { return u < v ? -1 : 1 }
+      } else {
+        if x != y { return x < y ? -1 : 1 }
+        i = i.dropFirst()
+        j = j.dropFirst()
+      }
+    }
+    return i.isEmpty ? (j.isEmpty ? 0 : -1) : 1
   }
 
   static func isActive(_ entry: ResourceNodeState?) -> Bool {

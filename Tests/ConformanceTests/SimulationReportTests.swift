@@ -127,3 +127,15 @@ struct SimulationReportTests {
       ])
   }
 }
+
+extension SimulationReportTests {
+  /// Pacemaker lists nodes sorted by name, case-insensitive and with numbers compared as numbers,
+  /// whatever order the CIB has them in.
+  @Test func nodesAreListedInPacemakersNameOrder() {
+    let names = ["node10", "Node2", "node1", "hb2", "hb1", "n02"]
+    let sorted = names.sorted { SimulationReport.nameOrder($0, $1) < 0 }
+    #expect(sorted == ["hb1", "hb2", "n02", "node1", "Node2", "node10"])
+    #expect(SimulationReport.nameOrder("n1", "n1") == 0)
+    #expect(SimulationReport.nameOrder("n1", "n1a") < 0)
+  }
+}
