@@ -5,9 +5,10 @@ import ResourceManager
 import ResourceModel
 
 extension ResourceManagerDaemon {
-  /// Runs one level of a fence operation: waits the request's delay (a sub-millisecond random draw
-  /// in `delayBaseMs ... delayBaseMs + delayMaxMs`, so two nodes racing to fence each other almost
-  /// never fire together), then each device in turn until one fails.
+  /// Runs one level of a fence operation: waits the request's delay (a random draw in
+  /// `delayBaseMs ... delayBaseMs + delayMaxMs`; a random delay only makes two nodes racing to fence
+  /// each other less likely to fire within the time a fence takes — a base delay on one device or
+  /// priority-fencing-delay decides the race), then each device in turn until one fails.
   func runFence(_ request: FenceRequest) {
     let runner = fenceRunner
     let loop = self.loop

@@ -355,23 +355,30 @@ def two(tmp_path_factory):
         swpcs(c.node(1), "stonith", "create", "harness", "fence_swpcs_harness", "pcmk_host_list=n1 n2",
               "pcmk_delay_max=3s", "op", "monitor", "interval=30s")
         swpcs(c.node(1), "property", "set", "stonith-action=off")
+        # pcmk_delay_max alone only makes a double fence less likely (two random delays closer than
+        # the time a fence takes kill both nodes, in Pacemaker too); priority-fencing-delay decides the
+        # race for the node running the higher-priority resources, as Pacemaker recommends for two nodes.
+        swpcs(c.node(1), "property", "set", "priority-fencing-delay=6s")
         wait(lambda: started_on(c.node(1), "harness"), 20, "fence device started")
         yield c
 
 
 def test_two_node_split_exactly_one_survives_and_runs_the_service(two):
     c = two
-    holder = create_web(c)
+    swpcs(live(c)[0], "resource", "create", "web", "systemd:demo-web", "meta", "priority=10",
+          "op", "monitor", "interval=10s")
+    holder = wait(lambda: started_on(live(c)[0], "web"), 20, "web started")
     Path(c.hook, "demo-web.beats").unlink(missing_ok=True)
     time.sleep(0.5)
     c.fence_log.clear()
     t0 = time.time()
     c.partition([[1], [2]])
     wait(lambda: any(f["ok"] for f in c.fence_log), 20, "one side fenced the other")
-    time.sleep(6)  # longer than pcmk_delay_max: a second fence would have fired by now
+    time.sleep(10)  # longer than priority-fencing-delay + pcmk_delay_max: a second fence would have fired
     survivors = [n for n in c if n.running]
     assert len(survivors) == 1, f"both fenced each other: {c.fence_log}"
     survivor = survivors[0]
+    assert survivor.name == holder, f"the node running web (priority 10) wins: {c.fence_log}"
     assert [f["node"] for f in c.fence_log] == [n.name for n in c if n is not survivor], c.fence_log
     new = wait(lambda: answering([survivor]), 20, "service on the survivor")
     assert new == survivor.name
