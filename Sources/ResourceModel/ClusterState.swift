@@ -295,13 +295,10 @@ public enum InstanceAlias {
     var merged = resources[key]?[node]
     for other in others {
       guard let s = resources[other]?[node] else { continue }
-      var kept = merged.map { moreActive(s, than: $0) ? s : $0 } ?? s
+      var kept = s
       if let previous = merged {
-        let added = previous.failCounts.merging(s.failCounts) { min($0 + $1, Score.infinityValue) }
-        kept.failCounts = added
-        kept.lastFailure = [previous.lastFailure, s.lastFailure].compactMap { $0 }.max()
-        kept.hardError = previous.hardError || s.hardError
-        kept.fatalError = previous.fatalError || s.fatalError
+        kept = moreActive(s, than: previous) ? s : previous
+        kept.addFailures(of: moreActive(s, than: previous) ? previous : s)
       }
       merged = kept
       resources[other]?[node] = nil
@@ -321,5 +318,16 @@ public enum InstanceAlias {
       }
     }
     return rank(a.role) > rank(b.role) || (a.failed && !b.failed)
+  }
+}
+
+extension ResourceNodeState {
+  /// Takes `other`'s failures in as the same agent instance's: fail counts added per operation (score
+  /// addition, capped at INFINITY), the later last failure, hard and fatal errors.
+  public mutating func addFailures(of other: ResourceNodeState) {
+    failCounts.merge(other.failCounts) { (Score($0) + Score($1)).value }
+    if let t = other.lastFailure, t > lastFailure ?? .min { lastFailure = t }
+    hardError = hardError || other.hardError
+    fatalError = fatalError || other.fatalError
   }
 }

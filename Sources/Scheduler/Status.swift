@@ -149,15 +149,10 @@ extension Cluster {
     _ record: ResourceNodeState, of keys: [String], on node: String, in state: ClusterState
   ) -> ResourceNodeState {
     var merged = record
-    var counts: [String: Int] = [:]
+    merged.failCounts = [:]
     for key in keys {
-      guard let s = state.resources[key]?[node] else { continue }
-      for (op, count) in s.failCounts { counts[op] = Value.add(counts[op] ?? 0, count) }
-      if let t = s.lastFailure, t > merged.lastFailure ?? .min { merged.lastFailure = t }
-      merged.hardError = merged.hardError || s.hardError
-      merged.fatalError = merged.fatalError || s.fatalError
+      if let s = state.resources[key]?[node] { merged.addFailures(of: s) }
     }
-    merged.failCounts = counts
     return merged
   }
 
